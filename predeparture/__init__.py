@@ -1,0 +1,1 @@
+"""The runnable system: settings, encryption, the worker, the embedded dev stack, demo and benchmark."""

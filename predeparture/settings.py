@@ -1,0 +1,117 @@
+"""All configuration, from PREDEPARTURE_* environment variables or a .env file.
+
+Nested values use a double underscore: PREDEPARTURE_TEMPORAL__ADDRESS=temporal:7233,
+PREDEPARTURE_SIMULATOR__SEED=7, PREDEPARTURE_POLICY__OVERRIDES='{"US": {"travel_document_kind": "boarding_letter"}}'.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from domain.policy import PolicyBook
+
+
+class TemporalSettings(BaseModel):
+    address: str = "127.0.0.1:7233"
+    namespace: str = "default"
+    task_queue: str = "predeparture-departures"
+    ui_port: int = 8233
+
+
+class AdapterKind(StrEnum):
+    SIMULATOR = "simulator"
+
+
+class PartnerAdapters(BaseModel):
+    """Which adapter serves each partner role."""
+
+    exit_permits: AdapterKind = AdapterKind.SIMULATOR
+    travel_documents: AdapterKind = AdapterKind.SIMULATOR
+    medical: AdapterKind = AdapterKind.SIMULATOR
+    orientation: AdapterKind = AdapterKind.SIMULATOR
+    travel: AdapterKind = AdapterKind.SIMULATOR
+
+
+class SimulatorSettings(BaseModel):
+    """How the partner simulators behave. The same seed gives the same answers to the same requests.
+
+    Durations accept seconds or ISO 8601 (P20D). `predeparture dev` and `demo` use `SimulatorSettings.demo()`,
+    which shrinks the months a permit takes to seconds so a demo family departs within minutes.
+    """
+
+    seed: int = 2026
+    latency_ms: float = Field(default=20.0, ge=0, description="mean latency of each partner call")
+    transient_failure_rate: float = Field(default=0.05, ge=0, le=1, description="share of calls failing, retried")
+    permit_delay_min: timedelta = timedelta(days=20)
+    permit_delay_max: timedelta = Field(default=timedelta(days=150), description="waits of months are normal")
+    permit_refusal_rate: float = Field(default=0.02, ge=0, le=1)
+    permit_validity: timedelta = timedelta(days=365)
+    document_delay_min: timedelta = timedelta(days=5)
+    document_delay_max: timedelta = timedelta(days=45)
+    document_refusal_rate: float = Field(default=0.0, ge=0, le=1)
+    document_validity: timedelta = timedelta(days=365)
+    appointment_lead: timedelta = Field(default=timedelta(days=2), description="first free clinic slot")
+    orientation_session_every: timedelta = timedelta(days=7)
+    orientation_session_length: timedelta = Field(default=timedelta(days=3), description="3-4 days (EU)")
+    orientation_no_show_rate: float = Field(default=0.03, ge=0, le=1)
+    flight_min_lead: timedelta = Field(default=timedelta(days=0), description="earliest a flight departs after booking")
+    flight_spread_days: int = Field(default=6, ge=0, description="flights leave 0..N days after the earliest date")
+    no_seats_rate: float = Field(default=0.1, ge=0, le=1, description="share of flight dates with no seats left")
+
+    @classmethod
+    def demo(cls, seed: int = 2026) -> SimulatorSettings:
+        return cls(
+            seed=seed,
+            latency_ms=5,
+            transient_failure_rate=0.05,
+            permit_delay_min=timedelta(seconds=5),
+            permit_delay_max=timedelta(seconds=40),
+            document_delay_min=timedelta(seconds=3),
+            document_delay_max=timedelta(seconds=20),
+            appointment_lead=timedelta(seconds=2),
+            orientation_session_every=timedelta(seconds=20),
+            orientation_session_length=timedelta(seconds=10),
+            flight_min_lead=timedelta(seconds=60),
+            flight_spread_days=0,
+        )
+
+
+class ApiSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="PREDEPARTURE_", env_nested_delimiter="__", env_file=".env", extra="ignore"
+    )
+
+    data_dir: Path = Path(".predeparture")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy async URL; default: SQLite in the data directory"
+    )
+    encryption_key: SecretStr | None = Field(
+        default=None, description="base64 of 32 random bytes (AES-256-GCM); the embedded run makes one in data_dir"
+    )
+    encryption_key_id: str = "k1"
+    temporal: TemporalSettings = Field(default_factory=TemporalSettings)
+    partners: PartnerAdapters = Field(default_factory=PartnerAdapters)
+    simulator: SimulatorSettings = Field(default_factory=SimulatorSettings)
+    policy: PolicyBook = Field(default_factory=PolicyBook)
+    api: ApiSettings = Field(default_factory=ApiSettings)
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'predeparture.db').resolve()}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
