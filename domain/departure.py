@@ -51,6 +51,10 @@ class DepartureState(BaseModel):
     reason: str | None = None
     departed_at: datetime | None = None
     runs: int = Field(default=1, description="how many workflow runs (continue-as-new) this departure has used")
+    callbacks: dict[str, Decision] = Field(default_factory=dict, description="partner answers not yet consumed")
+    open_booking_attempt: int | None = Field(default=None, description="a booking that may exist at the partner")
+    open_seat_attempt: int | None = Field(default=None, description="an orientation seat that may be held")
+    events_recorded: int = Field(default=0, description="sequence for audit event keys, stable across retries")
 
     @property
     def is_terminal(self) -> bool:
@@ -80,6 +84,7 @@ class DepartureInput(BaseModel):
     case_id: str
     policy: DestinationPolicy
     clinic_id: str = "clinic_default"
+    history_limit: int = Field(default=2000, ge=100, description="events before the run continues as new")
     state: DepartureState | None = Field(default=None, description="carried over by continue-as-new")
 
 

@@ -59,6 +59,9 @@ class TravelDocumentRequest(BaseModel):
     kind: str  # emergency_travel_document | boarding_letter
     destination_country: str
     requested_at: datetime
+    valid_for_days: int | None = Field(
+        default=None, ge=1, description="validity the destination requires (boarding letters); else the issuer's own"
+    )
 
 
 class AppointmentKind(StrEnum):

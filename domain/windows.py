@@ -91,3 +91,13 @@ def must_redo(records: Iterable[StepRecord], departure_day: date) -> list[StepRe
     return [
         r for r in records if r.step in WINDOW_STEPS and r.state is StepState.DONE and not r.covers(departure_day)
     ]
+
+
+def plan_redo(records: Iterable[StepRecord], earliest: date) -> list[StepRecord]:
+    """When the windows no longer overlap from `earliest`: the done steps that end before the latest one starts.
+
+    Redoing them (a new exam, a new orientation) is what makes a common window possible again.
+    """
+    done = [r for r in records if r.step in WINDOW_STEPS and r.state is StepState.DONE]
+    start = max([earliest, *(r.valid_from for r in done if r.valid_from)])
+    return [r for r in done if r.valid_until is not None and r.valid_until < start]

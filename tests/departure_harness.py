@@ -1,0 +1,130 @@
+"""Drive one departure on the time-skipping server: start it, move the clock, play the medical partner."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+import pytest
+import pytest_asyncio
+from temporalio.client import Client, WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+
+from domain.case import Case
+from domain.departure import DepartureInput, DepartureState, departure_workflow_id
+from domain.medical import AssessmentResult, FitnessResult, ScreeningResult, TbClass
+from domain.policy import DestinationPolicy
+from domain.steps import Step, StepState
+from partners.factory import PartnerSet, build_partners
+from predeparture.settings import PartnerAdapters, SimulatorSettings
+from predeparture.temporal import data_converter
+from predeparture.worker import build_worker
+from store.repository import Store
+from workflows.departure import DepartureWorkflow
+
+TEST_KEY = bytes(range(32))  # a fixed key, so a committed history can be replayed
+
+
+def quiet_simulator(**changes: object) -> SimulatorSettings:
+    """Partners that answer at once and never fail, unless a test says otherwise."""
+    base = dict(seed=11, latency_ms=0, transient_failure_rate=0, no_seats_rate=0, permit_refusal_rate=0,
+                orientation_no_show_rate=0)
+    base.update(changes)
+    return SimulatorSettings(**base)  # type: ignore[arg-type]
+
+
+@dataclass
+class World:
+    env: WorkflowEnvironment
+    client: Client
+    store: Store
+    partners: PartnerSet
+    task_queue: str
+
+    async def today(self) -> date:
+        return (await self.env.get_current_time()).date()
+
+    async def start(self, case: Case, policy: DestinationPolicy | None = None, history_limit: int = 2000) -> Drive:
+        await self.store.save_case(case)
+        handle = await self.client.start_workflow(
+            DepartureWorkflow.run,
+            DepartureInput(case_id=case.case_id, policy=policy or DestinationPolicy(), history_limit=history_limit),
+            id=departure_workflow_id(case.case_id),
+            task_queue=self.task_queue,
+        )
+        return Drive(self, case, handle)
+
+
+@dataclass
+class Drive:
+    world: World
+    case: Case
+    handle: WorkflowHandle[DepartureWorkflow, DepartureState]
+
+    async def state(self) -> DepartureState:
+        return await self.handle.query(DepartureWorkflow.get_state)
+
+    async def now(self) -> datetime:
+        return await self.world.env.get_current_time()
+
+    async def until(self, predicate: Callable[[DepartureState], bool], every: timedelta = timedelta(hours=6),
+                    limit: timedelta = timedelta(days=800)) -> DepartureState:
+        """Skip time in steps of `every` until the departure's state satisfies `predicate`."""
+        waited = timedelta(0)
+        while True:
+            state = await self.state()
+            if predicate(state):
+                return state
+            if waited > limit:
+                raise AssertionError(f"still not there after {limit}: phase={state.phase}, steps="
+                                     f"{ {k: r.state.value for k, r in state.steps.items()} }")
+            await self.world.env.sleep(every)
+            waited += every
+
+    async def until_step(self, step: Step, person_id: str | None, *states: StepState, **kw: object) -> DepartureState:
+        key = f"{step.value}:{person_id}" if person_id else step.value
+        return await self.until(lambda s: key in s.steps and s.steps[key].state in states, **kw)  # type: ignore[arg-type]
+
+    async def assess(self, person_id: str, tb_class: TbClass = TbClass.NONE, exam_date: date | None = None) -> None:
+        await self.handle.execute_update(DepartureWorkflow.submit_assessment, AssessmentResult(
+            person_id=person_id, exam_date=exam_date or (await self.now()).date(), tb_class=tb_class,
+            findings="chest x-ray clear" if tb_class is TbClass.NONE else f"TB class {tb_class.value}",
+            examined_by="clinic_default"))
+
+    async def assess_everyone(self, tb: dict[str, TbClass] | None = None) -> None:
+        for person in self.case.people:
+            await self.until_step(Step.HEALTH_ASSESSMENT, person.person_id, StepState.SCHEDULED)
+            await self.assess(person.person_id, (tb or {}).get(person.person_id, TbClass.NONE))
+
+    async def screen(self, person_id: str, cleared: bool = True) -> None:
+        await self.handle.execute_update(DepartureWorkflow.submit_screening, ScreeningResult(
+            person_id=person_id, screened_on=(await self.now()).date(), cleared=cleared, examined_by="clinic_default"))
+
+    async def check_fitness(self, fit: dict[str, bool] | None = None) -> None:
+        for person in self.case.people:
+            await self.until_step(Step.FITNESS_TO_TRAVEL, person.person_id, StepState.SCHEDULED, every=timedelta(hours=3))
+        for person in self.case.people:
+            await self.handle.execute_update(DepartureWorkflow.submit_fitness, FitnessResult(
+                person_id=person.person_id, checked_at=await self.now(), fit=(fit or {}).get(person.person_id, True),
+                examined_by="clinic_default"))
+
+
+@pytest.fixture
+def simulator_settings() -> SimulatorSettings:
+    """Override per test with @pytest.mark.parametrize("simulator_settings", [quiet_simulator(...)])."""
+    return quiet_simulator()
+
+
+@pytest_asyncio.fixture
+async def world(time_skipping_env: WorkflowEnvironment, database_url: str, task_queue: str,
+                simulator_settings: SimulatorSettings) -> AsyncIterator[World]:
+    simulator = simulator_settings
+    store = Store.from_url(database_url)
+    await store.migrate()
+    partners = build_partners(PartnerAdapters(), simulator)
+    client = Client(**{**time_skipping_env.client.config(), "data_converter": data_converter("test", TEST_KEY)})
+    async with build_worker(client, task_queue, store, partners):
+        yield World(time_skipping_env, client, store, partners, task_queue)
+    await store.close()
+

@@ -1,0 +1,162 @@
+"""What every part of a departure's orchestration shares: state, time, activity calls and persistence."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any, TypeVar
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.partners import PARTNER_REJECTED
+    from activities.store import StoreActivities
+    from domain.audit import AuditEvent
+    from domain.case import Case
+    from domain.departure import BookingRecord, DepartureState, Phase, ProgressUpdate
+    from domain.policy import DestinationPolicy
+    from domain.steps import StepRecord, StepState
+    from domain.windows import earliest_departure
+
+T = TypeVar("T")
+
+# Infrastructure failures retry for as long as it takes; business rejections are non-retryable at the source.
+PARTNER_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2.0,
+                            maximum_interval=timedelta(minutes=10))
+CALL_TIMEOUT = timedelta(minutes=2)
+
+
+class DepartureRefused(Exception):
+    """A partner's final no (exit permit, travel document): the departure cannot go on."""
+
+
+def rejection_code(error: ActivityError) -> str | None:
+    """The partner's business reason code if the activity failed with a rejection, else None."""
+    cause = error.cause
+    if isinstance(cause, ApplicationError) and cause.type == PARTNER_REJECTED and cause.details:
+        return str(cause.details[0])
+    return None
+
+
+def next_attempt(record: StepRecord) -> int:
+    """A step's first try is attempt 1; every redo gets a new number, hence new idempotency keys."""
+    return record.attempt if record.state is StepState.NOT_STARTED else record.attempt + 1
+
+
+def midnight(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=timezone.utc)
+
+
+class DepartureBase:
+    state: DepartureState
+    case: Case
+    policy: DestinationPolicy
+    clinic_id: str
+
+    def __init__(self) -> None:
+        self._in_flight = 0
+
+    # -- time ------------------------------------------------------------------------------------------------
+    def now(self) -> datetime:
+        return workflow.now()
+
+    def today(self) -> date:
+        return workflow.now().date()
+
+    def earliest(self) -> date:
+        """The first date the family could fly: the reception team's notice, and any coordinator's deferral."""
+        notice = earliest_departure(self.today(), self.policy)
+        return max(notice, self.state.not_before) if self.state.not_before else notice
+
+    async def sleep_until(self, moment: datetime) -> None:
+        delay = (moment - self.now()).total_seconds()
+        if delay > 0:
+            await workflow.sleep(delay)
+
+    async def wait_until(self, condition: Callable[[], bool], deadline: datetime | None) -> bool:
+        """Wait for `condition`; False if the deadline passes first."""
+        if deadline is None:
+            await workflow.wait_condition(condition)
+            return True
+        remaining = (deadline - self.now()).total_seconds()
+        if remaining <= 0:
+            return condition()
+        try:
+            await workflow.wait_condition(condition, timeout=remaining)
+            return True
+        except asyncio.TimeoutError:
+            return condition()
+
+    # -- activities ------------------------------------------------------------------------------------------
+    async def call(self, activity: Callable[..., Awaitable[T]], arg: Any) -> T:
+        self._in_flight += 1
+        try:
+            return await workflow.execute_activity_method(
+                activity, arg, start_to_close_timeout=CALL_TIMEOUT, retry_policy=PARTNER_RETRY
+            )
+        finally:
+            self._in_flight -= 1
+
+    # -- state and persistence -------------------------------------------------------------------------------
+    def record(self, key: str) -> StepRecord:
+        return self.state.steps[key]
+
+    def update_step(self, key: str, **changes: Any) -> StepRecord:
+        updated = self.state.steps[key].model_copy(update={**changes, "updated_at": self.now()})
+        self.state.steps[key] = updated
+        return updated
+
+    def audit_event(self, action: str, object_type: str, object_id: str, **detail: str) -> AuditEvent:
+        self.state.events_recorded += 1
+        return AuditEvent(
+            event_key=f"{self.state.case_id}:{self.state.events_recorded}",
+            at=self.now(),
+            actor="system:departure-workflow",
+            action=action,
+            object_type=object_type,
+            object_id=object_id,
+            detail=detail,
+        )
+
+    async def save(
+        self,
+        *keys: str,
+        action: str | None = None,
+        medical_for: str | None = None,
+        bookings: list[BookingRecord] | None = None,
+        events: list[AuditEvent] | None = None,
+    ) -> None:
+        """Persist what changed, with one audit event per changed step. Idempotent, so retries are harmless."""
+        audit = list(events or [])
+        for key in keys:
+            rec = self.record(key)
+            detail = {"step": key, "state": rec.state.value, "attempt": str(rec.attempt)}
+            audit.append(self.audit_event(action or f"step.{rec.state.value}", "case", self.state.case_id, **detail))
+        update = ProgressUpdate(
+            case_id=self.state.case_id,
+            phase=self.state.phase,
+            reason=self.state.reason,
+            steps=[self.record(k) for k in keys],
+            medical=[self.state.medical[medical_for]] if medical_for in self.state.medical else [],
+            bookings=bookings or [],
+            audit=audit,
+        )
+        await self.call(StoreActivities.save_progress, update)
+
+    async def save_everything(self, action: str, **detail: str) -> None:
+        update = ProgressUpdate(
+            case_id=self.state.case_id,
+            phase=self.state.phase,
+            reason=self.state.reason,
+            steps=list(self.state.steps.values()),
+            medical=list(self.state.medical.values()),
+            audit=[self.audit_event(action, "case", self.state.case_id, phase=self.state.phase.value, **detail)],
+        )
+        await self.call(StoreActivities.save_progress, update)
+
+    def set_phase(self, phase: Phase, reason: str | None = None) -> None:
+        self.state.phase = phase
+        self.state.reason = reason
