@@ -1,0 +1,5 @@
+"""Persistence of cases, departure progress and the audit trail, on SQLite or PostgreSQL."""
+
+from store.repository import CaseNotFound, Store
+
+__all__ = ["CaseNotFound", "Store"]
