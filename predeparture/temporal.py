@@ -1,0 +1,33 @@
+"""The one way this system talks to Temporal: pydantic payloads, encrypted before they leave the process."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter
+
+from predeparture.codec import EncryptionCodec
+from predeparture.keys import load_or_create_key
+from predeparture.settings import Settings
+
+
+def data_converter(key_id: str, key: bytes, previous_keys: Mapping[str, bytes] | None = None) -> DataConverter:
+    """Pydantic models to JSON, then AES-256-GCM; `previous_keys` keeps histories under retired keys readable."""
+    return dataclasses.replace(
+        pydantic_data_converter, payload_codec=EncryptionCodec(key_id, key, previous_keys=previous_keys)
+    )
+
+
+def data_converter_for(settings: Settings) -> DataConverter:
+    return data_converter(*load_or_create_key(settings))
+
+
+async def connect(settings: Settings) -> Client:
+    return await Client.connect(
+        settings.temporal.address,
+        namespace=settings.temporal.namespace,
+        data_converter=data_converter_for(settings),
+    )
