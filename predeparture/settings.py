@@ -63,9 +63,8 @@ class SimulatorSettings(BaseModel):
     orientation_session_seats: int = Field(default=25, ge=1, description="seats in one orientation class")
     flight_min_lead: timedelta = Field(default=timedelta(days=0), description="earliest a flight departs after booking")
     flight_spread_days: int = Field(default=6, ge=0, description="flights leave 0..N days after the earliest date")
-    flight_time_step: timedelta = Field(
-        default=timedelta(minutes=1), ge=timedelta(0),
-        description="a flight leaving within the minimum lead is timed on this grid; 0: to the second (benchmarks)",
+    flight_exact_lead: bool = Field(
+        default=False, description="flights leave exactly flight_min_lead after booking, to the second (benchmarks)"
     )
     no_seats_rate: float = Field(default=0.1, ge=0, le=1, description="share of flight dates with no seats left")
 

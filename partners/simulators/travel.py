@@ -27,12 +27,9 @@ ORIGINS = ("Nairobi", "Kampala", "Addis Ababa", "Amman", "Beirut", "Istanbul", "
 FIRST_HOUR, LAST_HOUR = 6, 22
 
 
-def _ceil_to(moment: datetime, step: timedelta) -> datetime:
-    """Up to the next multiple of `step` (from midnight); a zero step leaves the moment as it is."""
-    if step <= timedelta(0):
-        return moment
-    midnight = moment.replace(hour=0, minute=0, second=0, microsecond=0)
-    return midnight - step * ((midnight - moment) // step)
+def _ceil_to_minute(moment: datetime) -> datetime:
+    floored = moment.replace(second=0, microsecond=0)
+    return floored if floored == moment else floored + timedelta(minutes=1)
 
 
 class SimulatedTravelPartner:
@@ -115,8 +112,9 @@ class SimulatedTravelPartner:
         lead_ends = as_utc(request.requested_at) + self.settings.flight_min_lead
         if day > lead_ends.date():
             return datetime.combine(day, time(hour, self._minute(key, "dep")), UTC)
-        departs = lead_ends + self.settings.flight_min_lead * self.draws.unit("next_departure", key)
-        return _ceil_to(departs, self.settings.flight_time_step)
+        if self.settings.flight_exact_lead:
+            return lead_ends
+        return _ceil_to_minute(lead_ends + self.settings.flight_min_lead * self.draws.unit("next_departure", key))
 
     def _minute(self, key: str, leg: str) -> int:
         return 5 * self.draws.below(12, "minute", leg, key)
