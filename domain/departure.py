@@ -52,6 +52,7 @@ class DepartureState(BaseModel):
     departed_at: datetime | None = None
     runs: int = Field(default=1, description="how many workflow runs (continue-as-new) this departure has used")
     callbacks: dict[str, Decision] = Field(default_factory=dict, description="partner answers not yet consumed")
+    answered: list[str] = Field(default_factory=list, description="references whose answer was already used")
     open_booking_attempt: int | None = Field(default=None, description="a booking that may exist at the partner")
     open_seat_attempt: int | None = Field(default=None, description="an orientation seat that may be held")
     events_recorded: int = Field(default=0, description="sequence for audit event keys, stable across retries")

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 import pytest
 import pytest_asyncio
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from domain.case import Case
@@ -21,6 +23,7 @@ from predeparture.settings import PartnerAdapters, SimulatorSettings
 from predeparture.temporal import data_converter
 from predeparture.worker import build_worker
 from store.repository import Store
+from tests.conftest import venv_binary
 from workflows.departure import DepartureWorkflow
 
 TEST_KEY = bytes(range(32))  # a fixed key, so a committed history can be replayed
@@ -41,6 +44,7 @@ class World:
     store: Store
     partners: PartnerSet
     task_queue: str
+    started: list[WorkflowHandle[DepartureWorkflow, DepartureState]] = field(default_factory=list)
 
     async def today(self) -> date:
         return (await self.env.get_current_time()).date()
@@ -53,7 +57,26 @@ class World:
             id=departure_workflow_id(case.case_id),
             task_queue=self.task_queue,
         )
+        self.started.append(handle)
         return Drive(self, case, handle)
+
+    async def stop_all(self) -> None:
+        """The test server is shared by the session: leave no departure running into the next test.
+
+        A departure is terminated only between activities: the time-skipping server keeps time locked for an
+        activity that was running when its workflow was terminated, which would stall every later test."""
+        for handle in self.started:
+            for _ in range(200):
+                description = await handle.describe()
+                if description.status != WorkflowExecutionStatus.RUNNING:
+                    break
+                if not description.raw_description.pending_activities:
+                    try:
+                        await handle.terminate("test over")
+                    except RPCError:
+                        pass  # closed meanwhile
+                    break
+                await asyncio.sleep(0.05)
 
 
 @dataclass
@@ -117,14 +140,20 @@ def simulator_settings() -> SimulatorSettings:
 
 
 @pytest_asyncio.fixture
-async def world(time_skipping_env: WorkflowEnvironment, database_url: str, task_queue: str,
-                simulator_settings: SimulatorSettings) -> AsyncIterator[World]:
-    simulator = simulator_settings
+async def world(database_url: str, task_queue: str, simulator_settings: SimulatorSettings) -> AsyncIterator[World]:
+    """A time-skipping server of its own per test: each test moves the clock by months, and a shared server
+    carries one test's skipped time and leftover timers into the next."""
+    env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=venv_binary("temporal-test-server"))
     store = Store.from_url(database_url)
     await store.migrate()
-    partners = build_partners(PartnerAdapters(), simulator)
-    client = Client(**{**time_skipping_env.client.config(), "data_converter": data_converter("test", TEST_KEY)})
-    async with build_worker(client, task_queue, store, partners):
-        yield World(time_skipping_env, client, store, partners, task_queue)
-    await store.close()
+    partners = build_partners(PartnerAdapters(), simulator_settings)
+    client = Client(**{**env.client.config(), "data_converter": data_converter("test", TEST_KEY)})
+    try:
+        async with build_worker(client, task_queue, store, partners):
+            world = World(env, client, store, partners, task_queue)
+            yield world
+            await world.stop_all()
+    finally:
+        await store.close()
+        await env.shutdown()
 

@@ -105,12 +105,11 @@ class DepartureWorkflow(FlightSteps):
         while True:
             booking = self.state.booking
             if booking is None:
-                deferred = self.state.not_before is not None and self.today() < self.state.not_before
-                self.set_phase(Phase.DEFERRED if deferred else Phase.PREPARING, self.state.reason if deferred else None)
+                self._set_phase_unless_deferred(Phase.PREPARING)
                 await self.prepare()
                 if self.mark_lapsed():
                     continue
-                self.set_phase(Phase.BOOKING)
+                self._set_phase_unless_deferred(Phase.BOOKING)
                 booking = await self.book()
                 if booking is None:
                     self.mark_lapsed()
@@ -123,6 +122,14 @@ class DepartureWorkflow(FlightSteps):
             not_before = self.today() + timedelta(days=self.policy.unfit_deferral_days)
             self.defer_until(not_before, reason, "system:pre-embarkation-check")
             await self.save_everything("departure.replanned", not_before=not_before.isoformat())
+
+    def _set_phase_unless_deferred(self, phase: Phase) -> None:
+        """Preparation and booking go on during a deferral (for a flight after it), but the coordinator's
+        deferral is what the departure shows until its date comes."""
+        if self.state.not_before is not None and self.today() < self.state.not_before:
+            self.set_phase(Phase.DEFERRED, self.state.deferrals[-1].reason if self.state.deferrals else None)
+        else:
+            self.set_phase(phase)
 
     async def _handle_interrupts(self) -> None:
         while self._pending_interrupts():
@@ -169,8 +176,9 @@ class DepartureWorkflow(FlightSteps):
     @workflow.signal
     def record_partner_decision(self, callback: PartnerDecision) -> None:
         """Repeated callbacks overwrite the same entry, so a partner calling twice changes nothing."""
-        if callback.decision.status is not DecisionStatus.PENDING:
-            self.state.callbacks[callback.reference] = callback.decision
+        if callback.decision.status is DecisionStatus.PENDING or callback.reference in self.state.answered:
+            return
+        self.state.callbacks[callback.reference] = callback.decision
 
     # -- medical partner -------------------------------------------------------------------------------------
     @workflow.update

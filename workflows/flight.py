@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError
@@ -74,7 +74,7 @@ class FlightSteps(PreparationSteps, DepartureBase):
             medical = self.state.medical.get(pid)
             if medical and medical.assessment and medical.assessment.needs_screening:
                 self._reset(step_key(Step.PRE_DEPARTURE_SCREENING, pid), Step.PRE_DEPARTURE_SCREENING, pid,
-                            due_by=departs - self.policy.fitness_check_window)
+                            due_by=self._screening_deadline(departs))
             self._reset(step_key(Step.FITNESS_TO_TRAVEL, pid), Step.FITNESS_TO_TRAVEL, pid, due_by=departs)
 
     def _reset(self, key: str, step: Step, person_id: str, due_by) -> None:
@@ -83,14 +83,22 @@ class FlightSteps(PreparationSteps, DepartureBase):
         self.state.steps[key] = StepRecord(step=step, person_id=person_id, attempt=attempt, due_by=due_by,
                                            updated_at=self.now())
 
+    def _screening_deadline(self, departs: datetime) -> datetime:
+        """Screened before the fitness checks open. A flight booked closer than that (a destination that needs no
+        arrival notice) is screened by the flight at the latest, alongside the fitness checks: with a deadline
+        already past, no clinic could take the family, and every rebooking would fail the same way. Decided at
+        booking and kept in the step's `due_by`, so a run that continues as new keeps the same deadline."""
+        before_fitness = departs - self.policy.fitness_check_window
+        return before_fitness if before_fitness > self.now() else departs
+
     async def pre_embarkation(self, booking: FlightBooking) -> str | None:
         """Screenings (TB B1) then fitness checks. Returns why the family cannot fly, or None if it can."""
         departs = booking.departs_at
         screening = [k for k, r in self.state.steps.items() if r.step is Step.PRE_DEPARTURE_SCREENING]
         if screening:
             opens = departs - timedelta(days=self.policy.b1_screening_within_days)
-            reason = await self._medical_checks(screening, AppointmentKind.PRE_DEPARTURE_SCREENING, opens,
-                                                departs - self.policy.fitness_check_window)
+            deadline = self.record(screening[0]).due_by or self._screening_deadline(departs)
+            reason = await self._medical_checks(screening, AppointmentKind.PRE_DEPARTURE_SCREENING, opens, deadline)
             if reason:
                 return reason
         fitness = [k for k, r in self.state.steps.items() if r.step is Step.FITNESS_TO_TRAVEL]

@@ -49,13 +49,16 @@ class PreparationSteps(DepartureBase):
         """A partner answers by callback (signal) or, if it never calls, when we ask it again."""
         while True:
             if reference in self.state.callbacks:
-                return self.state.callbacks.pop(reference)
+                decision = self.state.callbacks.pop(reference)
+                break
             if await self.wait_until(lambda: reference in self.state.callbacks,
                                      self.now() + self.policy.partner_poll_interval):
                 continue
             decision = await self.call(poll, m.StatusCall(reference=reference, as_of=self.now()))
             if decision.status is not DecisionStatus.PENDING:
-                return decision
+                break
+        self.state.answered.append(reference)
+        return decision
 
     async def _requested_decision(self, key: str, request: Callable[[int], Awaitable[str]],
                                   poll: Callable[[m.StatusCall], Awaitable[Decision]]) -> None:
@@ -116,6 +119,7 @@ class PreparationSteps(DepartureBase):
         kind = AppointmentKind.HEALTH_ASSESSMENT
         while (rec := self.record(key)).state is not StepState.DONE:
             if rec.state in (StepState.NOT_STARTED, StepState.EXPIRED, StepState.CANCELLED):
+                await self.sleep_until(not_before)
                 await self.schedule(key, person.person_id, kind, next_attempt(rec), not_before, None)
             elif rec.state is StepState.BLOCKED and rec.reference is None:
                 # TB class A: treatment first, then a new examination, which clears or blocks again.
