@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.converter import DataConverter
+from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
 
 from predeparture.codec import EncryptionCodec
 from predeparture.keys import load_or_create_key
@@ -15,9 +15,14 @@ from predeparture.settings import Settings
 
 
 def data_converter(key_id: str, key: bytes, previous_keys: Mapping[str, bytes] | None = None) -> DataConverter:
-    """Pydantic models to JSON, then AES-256-GCM; `previous_keys` keeps histories under retired keys readable."""
+    """Pydantic models to JSON, then AES-256-GCM; `previous_keys` keeps histories under retired keys readable.
+
+    Failure messages and stack traces are moved into an encoded payload too, so a partner's reason or an error
+    that quotes an input never sits in the history in clear."""
     return dataclasses.replace(
-        pydantic_data_converter, payload_codec=EncryptionCodec(key_id, key, previous_keys=previous_keys)
+        pydantic_data_converter,
+        payload_codec=EncryptionCodec(key_id, key, previous_keys=previous_keys),
+        failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
     )
 
 

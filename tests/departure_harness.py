@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -124,6 +125,10 @@ class Drive:
         await self.handle.execute_update(DepartureWorkflow.submit_screening, ScreeningResult(
             person_id=person_id, screened_on=(await self.now()).date(), cleared=cleared, examined_by="clinic_default"))
 
+    async def until_step_screening_and_screen(self, person_id: str) -> None:
+        await self.until_step(Step.PRE_DEPARTURE_SCREENING, person_id, StepState.SCHEDULED, every=timedelta(hours=6))
+        await self.screen(person_id)
+
     async def check_fitness(self, fit: dict[str, bool] | None = None) -> None:
         for person in self.case.people:
             await self.until_step(Step.FITNESS_TO_TRAVEL, person.person_id, StepState.SCHEDULED, every=timedelta(hours=3))
@@ -139,14 +144,13 @@ def simulator_settings() -> SimulatorSettings:
     return quiet_simulator()
 
 
-@pytest_asyncio.fixture
-async def world(database_url: str, task_queue: str, simulator_settings: SimulatorSettings) -> AsyncIterator[World]:
-    """A time-skipping server of its own per test: each test moves the clock by months, and a shared server
-    carries one test's skipped time and leftover timers into the next."""
+@asynccontextmanager
+async def open_world(database_url: str, task_queue: str, simulator: SimulatorSettings) -> AsyncIterator[World]:
+    """A time-skipping server of its own, a migrated store, the simulators and a worker."""
     env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=venv_binary("temporal-test-server"))
     store = Store.from_url(database_url)
     await store.migrate()
-    partners = build_partners(PartnerAdapters(), simulator_settings)
+    partners = build_partners(PartnerAdapters(), simulator)
     client = Client(**{**env.client.config(), "data_converter": data_converter("test", TEST_KEY)})
     try:
         async with build_worker(client, task_queue, store, partners):
@@ -157,3 +161,10 @@ async def world(database_url: str, task_queue: str, simulator_settings: Simulato
         await store.close()
         await env.shutdown()
 
+
+@pytest_asyncio.fixture
+async def world(database_url: str, task_queue: str, simulator_settings: SimulatorSettings) -> AsyncIterator[World]:
+    """One server per test: each test moves the clock by months, and a shared server carries one test's
+    skipped time and leftover timers into the next."""
+    async with open_world(database_url, task_queue, simulator_settings) as world:
+        yield world
