@@ -22,6 +22,7 @@ class TravelDocumentCall(BaseModel):
     kind: str
     attempt: int
     requested_at: datetime
+    valid_for_days: int | None = None  # e.g. a US boarding letter is valid one year
 
 
 class StatusCall(BaseModel):

@@ -103,6 +103,7 @@ class PartnerActivities:
             kind=call.kind,
             destination_country=case.destination.country,
             requested_at=call.requested_at,
+            valid_for_days=call.valid_for_days,
         )
         key = m.travel_document_key(call.case_id, call.person_id, call.attempt)
         return await _partner_call(self._partners.travel_documents.request_travel_document(request, key))

@@ -103,8 +103,10 @@ class PreparationSteps(DepartureBase):
             return
 
         async def request(attempt: int) -> str:
-            call = m.TravelDocumentCall(case_id=self.case.case_id, person_id=person.person_id,
-                                        kind=self.policy.travel_document_kind, attempt=attempt, requested_at=self.now())
+            kind = self.policy.travel_document_kind
+            validity = self.policy.boarding_letter_validity_days if kind == "boarding_letter" else None
+            call = m.TravelDocumentCall(case_id=self.case.case_id, person_id=person.person_id, kind=kind,
+                                        attempt=attempt, requested_at=self.now(), valid_for_days=validity)
             return (await self.call(PartnerActivities.request_travel_document, call)).reference
 
         await self._requested_decision(key, request, PartnerActivities.check_travel_document)
