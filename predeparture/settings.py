@@ -41,7 +41,7 @@ class PartnerAdapters(BaseModel):
 class SimulatorSettings(BaseModel):
     """How the partner simulators behave. The same seed gives the same answers to the same requests.
 
-    Durations accept seconds or ISO 8601 (P20D). `predeparture dev` and `demo` use `SimulatorSettings.demo()`,
+    Durations are ISO 8601 in the environment (P20D, PT30S). `predeparture dev` and `demo` use `SimulatorSettings.demo()`,
     which shrinks the months a permit takes to seconds so a demo family departs within minutes.
     """
 
