@@ -49,7 +49,10 @@ class StepRecord(BaseModel):
     person_id: str | None = None
     state: StepState = StepState.NOT_STARTED
     attempt: int = Field(default=1, ge=1, description="bumped each time the step is redone")
-    reference: str | None = Field(default=None, description="the partner's reference: permit no., booking ref")
+    reference: str | None = Field(
+        default=None, description="the partner's reference for our request: what its callbacks name"
+    )
+    document_number: str | None = Field(default=None, description="what the partner issued: permit or document no.")
     valid_from: date | None = None
     valid_until: date | None = None
     due_by: datetime | None = Field(default=None, description="the deadline for whoever must act next")

@@ -41,7 +41,10 @@ PERSON_FIELDS = (
     "passport_expires_on",
     "functional_needs",
 )
-STEP_FIELDS = ("step", "person_id", "state", "attempt", "reference", "valid_from", "valid_until", "due_by", "reason")
+STEP_FIELDS = (
+    "step", "person_id", "state", "attempt", "reference", "document_number", "valid_from", "valid_until", "due_by",
+    "reason",
+)
 STEP_FIELDS_WITH_TIME = (*STEP_FIELDS, "updated_at")
 BOOKING_FIELDS = (
     "case_id",
@@ -144,6 +147,7 @@ def step_row(case_id: str, record: StepRecord) -> Row:
         "state": record.state.value,
         "attempt": record.attempt,
         "reference": record.reference,
+        "document_number": record.document_number,
         "valid_from": record.valid_from,
         "valid_until": record.valid_until,
         "due_by": record.due_by,

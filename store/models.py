@@ -82,7 +82,8 @@ class StepResultRow(Base):
     person_id: Mapped[str | None] = mapped_column(String(ID))
     state: Mapped[str] = mapped_column(String(32), index=True)
     attempt: Mapped[int] = mapped_column(Integer)
-    reference: Mapped[str | None] = mapped_column(String(128))
+    reference: Mapped[str | None] = mapped_column(String(128), index=True, doc="what partners' callbacks name")
+    document_number: Mapped[str | None] = mapped_column(String(128))
     valid_from: Mapped[date | None]
     valid_until: Mapped[date | None]
     due_by: Mapped[datetime | None]

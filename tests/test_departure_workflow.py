@@ -75,7 +75,8 @@ async def test_a_permit_decision_can_arrive_by_callback(world: World) -> None:
                                   PartnerDecision(reference=reference, decision=decision))
     state = await drive.until_step(Step.EXIT_PERMIT, None, StepState.DONE, every=timedelta(minutes=10),
                                    limit=timedelta(days=1))
-    assert state.steps[Step.EXIT_PERMIT.value].reference == "EP-CALLBACK-1"
+    assert state.steps[Step.EXIT_PERMIT.value].document_number == "EP-CALLBACK-1"
+    assert state.steps[Step.EXIT_PERMIT.value].reference == reference
     assert state.callbacks == {}
 
 

@@ -75,7 +75,7 @@ class PreparationSteps(DepartureBase):
             await self.save(key)
             raise DepartureRefused(f"{key} refused: {decision.reason or 'no reason given'}")
         self.update_step(key, state=StepState.DONE, valid_from=decision.valid_from, valid_until=decision.valid_until,
-                         reference=decision.document_number or decision.reference, reason=None)
+                         document_number=decision.document_number, reason=None)
         await self.save(key)
 
     async def ensure_exit_permit(self) -> None:
