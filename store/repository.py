@@ -58,6 +58,10 @@ class Store:
     async def close(self) -> None:
         await self._engine.dispose()
 
+    def session(self) -> AsyncSession:
+        """A session for the read repositories of other areas (api/<area>/repository.py): `async with`."""
+        return self._sessions()
+
     # Cases
 
     async def save_case(self, case: Case) -> None:

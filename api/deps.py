@@ -1,0 +1,33 @@
+"""Dependencies shared by every router: the context, the caller, and scope checks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from api.context import ApiContext
+from api.principal import Principal, Scope
+from api.problems import ProblemError
+
+
+def get_context(request: Request) -> ApiContext:
+    context: ApiContext = request.app.state.context
+    return context
+
+
+Context = Annotated[ApiContext, Depends(get_context)]
+
+
+def require(*scopes: Scope) -> Callable[..., Principal]:
+    """A dependency that authenticates the caller and checks it holds every scope named."""
+    from api.auth.dependencies import current_principal  # the auth package owns token checks
+
+    def check(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+        missing = [s.value for s in scopes if s not in principal.scopes]
+        if missing:
+            raise ProblemError(403, f"this route needs the scope(s) {', '.join(missing)}")
+        return principal
+
+    return check
