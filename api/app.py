@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api.context import ApiContext
+from api.limits import install_limits
 from api.problems import install_problem_handlers
 
 DESCRIPTION = """Pre-departure logistics of refugee resettlement.
@@ -41,6 +42,7 @@ def create_app(context: ApiContext | None = None,
     if context is not None:
         app.state.context = context
     install_problem_handlers(app)
+    install_limits(app)
     _include_routers(app)
     return app
 

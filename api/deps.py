@@ -24,7 +24,9 @@ def require(*scopes: Scope) -> Callable[..., Principal]:
     """A dependency that authenticates the caller and checks it holds every scope named."""
     from api.auth.dependencies import current_principal  # the auth package owns token checks
 
-    def check(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    # A default, not Annotated: under `from __future__ import annotations` FastAPI would look the annotation's
+    # `current_principal` up in this module's globals, where the local import above does not put it.
+    def check(principal: Principal = Depends(current_principal)) -> Principal:
         missing = [s.value for s in scopes if s not in principal.scopes]
         if missing:
             raise ProblemError(403, f"this route needs the scope(s) {', '.join(missing)}")

@@ -86,9 +86,23 @@ class SimulatorSettings(BaseModel):
         )
 
 
+# Per caller: "<count>/<period>", e.g. 30/minute or 1000/hour (the `limits` package's notation).
+RATE = r"^\d+\s*(/|per)\s*(\d+\s*)?(second|minute|hour|day)s?$"
+
+
 class ApiSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 8000
+    max_body_bytes: int = Field(default=256 * 1024, ge=1024, description="larger request bodies are refused (413)")
+    rate_limits_enabled: bool = Field(default=True, description="off only for benchmarks that measure raw latency")
+    rate_limit_storage: str = Field(
+        default="memory://", description="limits storage URI: memory:// counts per process; redis://host:6379 shares "
+        "the counts between API processes (needs the redis package)"
+    )
+    rate_limit_departures: str = Field(default="30/minute", pattern=RATE, description="start, defer, cancel, re-date")
+    rate_limit_case_list: str = Field(default="120/minute", pattern=RATE, description="GET /cases with its filters")
+    rate_limit_manifest: str = Field(default="60/minute", pattern=RATE, description="arrivals and arrival manifests")
+    rate_limit_callbacks: str = Field(default="600/minute", pattern=RATE, description="partners' callbacks")
 
 
 class Settings(BaseSettings):
