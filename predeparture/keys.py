@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-import os
 import secrets
 from pathlib import Path
 
 from predeparture.codec import KEY_BYTES
+from predeparture.secret_files import read_or_create_secret
 from predeparture.settings import Settings
 
 KEY_FILE_NAME = "encryption.key"
@@ -33,9 +33,7 @@ def load_or_create_key(settings: Settings) -> tuple[str, bytes]:
     if settings.encryption_key is not None:
         return settings.encryption_key_id, _decode(settings.encryption_key.get_secret_value(), ENV_NAME)
     path = key_file(settings)
-    if path.exists():
-        return settings.encryption_key_id, _read(path)
-    return settings.encryption_key_id, _create(path)
+    return settings.encryption_key_id, _decode(read_or_create_secret(path, generate_key_text), f"the key file {path}")
 
 
 def generate_key_text() -> str:
@@ -57,29 +55,3 @@ def _decode(text: str, source: str) -> bytes:
             "(AES-256-GCM)"
         )
     return key
-
-
-def _read(path: Path) -> bytes:
-    return _decode(path.read_text(encoding="ascii"), f"the key file {path}")
-
-
-def _create(path: Path) -> bytes:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = generate_key_text()
-    # Written aside then linked into place: linking fails if another process won the race, and nobody ever reads
-    # a half-written key.
-    draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-    descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        os.fchmod(descriptor, 0o600)
-        os.write(descriptor, f"{text}\n".encode("ascii"))
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
-    try:
-        os.link(draft, path)
-    except FileExistsError:
-        return _read(path)
-    finally:
-        draft.unlink(missing_ok=True)
-    return _decode(text, f"the key file {path}")

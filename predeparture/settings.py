@@ -103,6 +103,18 @@ class ApiSettings(BaseModel):
     rate_limit_case_list: str = Field(default="120/minute", pattern=RATE, description="GET /cases with its filters")
     rate_limit_manifest: str = Field(default="60/minute", pattern=RATE, description="arrivals and arrival manifests")
     rate_limit_callbacks: str = Field(default="600/minute", pattern=RATE, description="partners' callbacks")
+    jwt_secret: SecretStr | None = Field(
+        default=None, min_length=32,
+        description="HS256 key signing access tokens; the embedded run makes one in data_dir/jwt.key",
+    )
+    token_ttl: timedelta = Field(default=timedelta(minutes=30), gt=timedelta(0), description="access token lifetime")
+    token_issuer: str = Field(default="predeparture", min_length=1)
+    token_audience: str = Field(default="predeparture-api", min_length=1)
+    auth_cache_ttl: timedelta = Field(
+        default=timedelta(seconds=5), ge=timedelta(0),
+        description="how long one API process trusts its last look that a token is not revoked and its account "
+        "active; revocations through this process apply at once, others within this delay",
+    )
 
 
 class Settings(BaseSettings):

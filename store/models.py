@@ -153,3 +153,7 @@ class AuditRow(Base):
     object_type: Mapped[str] = mapped_column(String(64))
     object_id: Mapped[str] = mapped_column(String(128))
     detail: Mapped[dict[str, Any]]
+
+
+# The identity tables live in their own module; importing it here puts them in Base.metadata for the migrations.
+import store.identity_models  # noqa: E402, F401
