@@ -199,6 +199,11 @@ def flight_lead(cases: int) -> timedelta:
     return timedelta(seconds=max(3.0, 0.3 * cases))
 
 
+def patience(cases: int) -> float:
+    """Seconds after which a run that has not finished is taken as stuck; far beyond any normal run."""
+    return 120.0 + 3 * cases
+
+
 def bench_simulator(lead: timedelta) -> SimulatorSettings:
     """Partners that answer at once and never fail: permits and documents are decided the moment they are asked
     for, clinic slots are now, an orientation class starts when asked for and ends at once."""
@@ -374,10 +379,10 @@ async def run_departures(client: Client, store: Store, task_queue: str, clinicia
     started = time.perf_counter()
     reader = asyncio.ensure_future(clinic.read_book())
     try:
-        states = await asyncio.wait_for(asyncio.gather(*(one(f) for f in families)), timeout=120 + 3 * cases)
+        states = await asyncio.wait_for(asyncio.gather(*(one(f) for f in families)), timeout=patience(cases))
     except TimeoutError as late:
         stuck = await where_they_are(client, families)
-        raise DepartureStalled(f"departures still out after {120 + 3 * cases} s: {stuck}") from late
+        raise DepartureStalled(f"departures still out after {patience(cases):.0f} s: {stuck}") from late
     finally:
         reader.cancel()
     seconds = time.perf_counter() - started
@@ -389,16 +394,22 @@ async def run_departures(client: Client, store: Store, task_queue: str, clinicia
 
 
 async def where_they_are(client: Client, families: list[Case]) -> list[str]:
-    """For each departure not yet flown: its phase, blockers and any activity being retried (opaque ids only)."""
+    """For each departure not yet flown: its phase, blockers, open steps and pending work (opaque ids only)."""
     found = []
     for family in families:
         handle = client.get_workflow_handle_for(DepartureWorkflow.run, departure_workflow_id(family.case_id))
         state = await handle.query(DepartureWorkflow.get_state)
         if state.phase is Phase.DEPARTED:
             continue
-        retried = [f"{a.activity_type.name} attempt {a.attempt}: {a.last_failure.message}"
-                   for a in (await handle.describe()).raw_description.pending_activities if a.attempt > 1]
-        found.append(f"{handle.id} {state.phase.value} {state.blockers()} {retried}")
+        open_steps = [f"{key}={record.state.value}" for key, record in state.steps.items()
+                      if record.state.value not in ("done", "not_required")]
+        description = (await handle.describe()).raw_description
+        pending = [f"{a.activity_type.name}#{a.attempt} {a.last_failure.message}".strip()
+                   for a in description.pending_activities]
+        task = description.pending_workflow_task
+        tasks = f"workflow task attempt {task.attempt}" if description.HasField("pending_workflow_task") else ""
+        found.append(f"{handle.id} {state.phase.value} blockers={state.blockers()} open={open_steps} "
+                     f"pending={pending} {tasks}".rstrip())
     return found
 
 
