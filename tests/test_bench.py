@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 import typer
+from temporalio.api.enums.v1 import EventType
+from temporalio.api.history.v1 import HistoryEvent, MarkerRecordedEventAttributes
 from typer.testing import CliRunner
 
 from domain.partner_messages import FlightRequest, SeatRequest, TravellerRef
@@ -29,8 +31,8 @@ BOOKED_AT = datetime(2026, 5, 4, 10, 17, 23, 400_000, tzinfo=UTC)
 
 def test_the_departures_section_prints_one_json_object_with_its_ratio() -> None:
     # A real process, so the dev server's own start-up output would show if it leaked onto stdout.
-    done = subprocess.run([sys.executable, "-m", "predeparture.bench", "--cases", "3", "--json", "--only", "departures"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    command = [sys.executable, "-m", "predeparture.bench", "--cases", "3", "--json", "--only", "departures"]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout)
     assert set(report) == {"sections", "ratios"}
@@ -93,13 +95,13 @@ def flight_request(requested_at: datetime) -> FlightRequest:
 
 async def test_with_an_exact_lead_a_flight_leaves_that_lead_after_booking_to_the_second() -> None:
     lead = timedelta(seconds=7)
-    exact = SimulatedTravelPartner(SimulatorSettings(latency_ms=0, transient_failure_rate=0, no_seats_rate=0,
-                                                     flight_spread_days=0, flight_min_lead=lead, flight_exact_lead=True))
+    quiet = SimulatorSettings(latency_ms=0, transient_failure_rate=0, no_seats_rate=0, flight_spread_days=0,
+                              flight_min_lead=lead)
+    exact = SimulatedTravelPartner(quiet.model_copy(update={"flight_exact_lead": True}))
     for n in range(10):
         booking = await exact.book_flight(flight_request(BOOKED_AT), f"case_{n}-flight-1")
         assert booking.departs_at == (BOOKED_AT + lead).replace(microsecond=0)
-    usual = SimulatedTravelPartner(SimulatorSettings(latency_ms=0, transient_failure_rate=0, no_seats_rate=0,
-                                                     flight_spread_days=0, flight_min_lead=lead))
+    usual = SimulatedTravelPartner(quiet)
     booking = await usual.book_flight(flight_request(BOOKED_AT), "case_1-flight-1")
     assert booking.departs_at.second == 0 and booking.departs_at >= BOOKED_AT + lead  # the minute grid, as before
 
@@ -118,3 +120,28 @@ async def test_an_orientation_class_holds_the_seats_the_settings_give_it() -> No
     assert rejected.value.code == "family_too_large"
     default = SimulatedOrientationPartner(SimulatorSettings(latency_ms=0, transient_failure_rate=0))
     assert (await default.reserve_seat(request(25), "case_4-orientation-1")).seats == 25
+
+
+def event(kind: EventType, **attributes: object) -> HistoryEvent:
+    return HistoryEvent(event_type=kind, **attributes)  # type: ignore[arg-type]
+
+
+def test_a_departures_shape_counts_local_activities_and_updates_per_workflow_task() -> None:
+    marker = MarkerRecordedEventAttributes
+    history = [
+        event(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED),
+        event(EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED),
+        event(EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED),
+        event(EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED),
+        event(EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED),
+        event(EventType.EVENT_TYPE_TIMER_STARTED),
+        event(EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED),
+        event(EventType.EVENT_TYPE_MARKER_RECORDED,
+              marker_recorded_event_attributes=marker(marker_name="core_local_activity")),
+        event(EventType.EVENT_TYPE_MARKER_RECORDED, marker_recorded_event_attributes=marker(marker_name="core_patch")),
+        event(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED),
+        event(EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED),
+    ]
+    shape = bench.shape_of(history)
+    assert shape.batches == [2, 2] and shape.activities == 4 and shape.updates == 1
+    assert bench.representative([bench.Shape([1, 1], 0), shape, bench.Shape([5, 5], 0)]) is shape
