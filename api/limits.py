@@ -29,6 +29,8 @@ class Bucket(StrEnum):
     CASE_LIST = "case_list"
     MANIFEST = "manifest"
     CALLBACKS = "callbacks"
+    MEDICAL_RESULTS = "medical_results"
+    LOGIN = "login"  # counted per client address: the caller is not authenticated yet
 
 
 def _api_settings(app: Any) -> ApiSettings:
@@ -110,6 +112,8 @@ class RateLimits:
             Bucket.CASE_LIST: parse(settings.rate_limit_case_list),
             Bucket.MANIFEST: parse(settings.rate_limit_manifest),
             Bucket.CALLBACKS: parse(settings.rate_limit_callbacks),
+            Bucket.MEDICAL_RESULTS: parse(settings.rate_limit_medical_results),
+            Bucket.LOGIN: parse(settings.rate_limit_login),
         }
 
     async def check(self, bucket: Bucket, caller: str) -> None:
@@ -141,6 +145,16 @@ def rate_limited(bucket: Bucket) -> Any:
     # A default rather than Annotated: the annotation is a string here, and current_principal is a local name.
     async def check(request: Request, principal: Principal = Depends(current_principal)) -> None:
         await rate_limits(request.app).check(bucket, f"{principal.org_id}/{principal.subject}")
+
+    return Depends(check)
+
+
+def login_rate_limited() -> Any:
+    """For the token endpoint: a password guesser is stopped per address before any hash is computed."""
+
+    async def check(request: Request) -> None:
+        address = request.client.host if request.client else "unknown"
+        await rate_limits(request.app).check(Bucket.LOGIN, address)
 
     return Depends(check)
 

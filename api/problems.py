@@ -4,6 +4,9 @@ that is wrong and the rule it broke, not the value that was sent."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from typing import Any
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -28,6 +31,36 @@ TITLES = {
     500: "Internal error",
     503: "Service unavailable",
 }
+
+
+WHY = {
+    401: "no valid bearer token",
+    403: "the token lacks the scope or role this route needs",
+    404: "no such object for your organisation (another organisation's ids are not confirmed)",
+    409: "the object is not in a state that allows this",
+    413: "the request body is larger than the API accepts",
+    422: "a field is invalid; `errors` names each one",
+    429: "too many requests from this caller; retry after the `Retry-After` seconds",
+    503: "a service this route needs did not answer; retry after the `Retry-After` seconds",
+}
+RETRY_AFTER = {"Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}}}
+
+
+def problem_responses(*statuses: int, why: Mapping[int, str] | None = None) -> dict[int | str, dict[str, Any]]:
+    """`responses=` for a route: each status documented as an RFC 9457 problem (application/problem+json), so
+    clients and schema-driven tests know every status a route may answer with. `why` overrides the reasons."""
+    reasons = {**WHY, **(why or {})}
+    documented: dict[int | str, dict[str, Any]] = {}
+    for status in sorted(set(statuses)):
+        entry: dict[str, Any] = {
+            "model": Problem,  # puts the Problem schema among the components
+            "description": f"{TITLES.get(status, 'Error')}: {reasons.get(status, '')}".rstrip(": "),
+            "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        if status in (429, 503):
+            entry["headers"] = RETRY_AFTER
+        documented[status] = entry
+    return documented
 
 
 class FieldError(BaseModel):
@@ -76,7 +109,40 @@ def field_errors(exc: RequestValidationError) -> list[FieldError]:
     return out
 
 
+# Answered for any route that takes a body, before the route is reached: by the body parser (bytes that are not
+# UTF-8, a form it cannot read) and by the size limit (api.limits).
+BODY_PROBLEMS = {
+    400: "the body could not be read: not UTF-8, or not the media type it was sent as",
+    413: "the request body is larger than the API accepts",
+}
+
+
+def document_body_problems(app: FastAPI) -> None:
+    """Adds BODY_PROBLEMS to every operation with a request body in the OpenAPI document, so that no route can
+    forget to document what it cannot prevent."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = generate()
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                if "requestBody" not in operation:
+                    continue
+                for status, why in BODY_PROBLEMS.items():
+                    operation["responses"].setdefault(str(status), {
+                        "description": f"{TITLES[status]}: {why}",
+                        "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+                    })
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def install_problem_handlers(app: FastAPI) -> None:
+    document_body_problems(app)
+
     @app.exception_handler(ProblemError)
     async def _problem(request: Request, exc: ProblemError) -> JSONResponse:
         return problem_response(request, exc.status, exc.detail, errors=exc.errors, type_=exc.type,

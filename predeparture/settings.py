@@ -103,6 +103,8 @@ class ApiSettings(BaseModel):
     rate_limit_case_list: str = Field(default="120/minute", pattern=RATE, description="GET /cases with its filters")
     rate_limit_manifest: str = Field(default="60/minute", pattern=RATE, description="arrivals and arrival manifests")
     rate_limit_callbacks: str = Field(default="600/minute", pattern=RATE, description="partners' callbacks")
+    rate_limit_medical_results: str = Field(default="300/minute", pattern=RATE, description="results a clinic submits")
+    rate_limit_login: str = Field(default="20/minute", pattern=RATE, description="token requests per client address")
     jwt_secret: SecretStr | None = Field(
         default=None, min_length=32,
         description="HS256 key signing access tokens; the embedded run makes one in data_dir/jwt.key",

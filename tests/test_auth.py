@@ -552,3 +552,15 @@ async def identity_counts(store: Store) -> tuple[int, ...]:
             int(await session.scalar(select(func.count()).select_from(table)) or 0)
             for table in (OrganisationRow, UserRow, ApiClientRow)
         ])
+
+
+async def test_a_password_guesser_is_slowed_per_address_before_any_hash_is_computed(
+    database_url: str, tmp_path: Path, store: Store
+) -> None:
+    username, _, _ = await person(store)
+    limited = settings_for(database_url, tmp_path, rate_limit_login="5/minute")
+    async with api(limited, store) as client:
+        answers = [await password_login(client, username, f"guess {n}") for n in range(6)]
+    assert [a.status_code for a in answers[:5]] == [401] * 5
+    body = assert_problem(answers[5], 429)
+    assert int(answers[5].headers["retry-after"]) >= 1 and "access_token" not in body

@@ -14,6 +14,7 @@ from api.auth.schemas import GrantType, TokenResponse, problems
 from api.auth.service import AuthenticationFailed, Authority, InvalidScope
 from api.auth.tokens import InvalidToken, IssuedToken
 from api.principal import Principal
+from api.limits import login_rate_limited
 from api.problems import FieldError, ProblemError
 
 router = APIRouter(prefix="/auth", tags=["authentication"])
@@ -25,7 +26,8 @@ NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 @router.post(
     "/token",
     response_model=TokenResponse,
-    responses=problems(400, 401, 422),
+    responses=problems(400, 401, 422, 429),
+    dependencies=[login_rate_limited()],
     summary="Trade credentials for an access token",
     description="Form-encoded (`application/x-www-form-urlencoded`). People: `grant_type=password` with "
     "`username` and `password`. Partner systems: `grant_type=client_credentials` with HTTP Basic "

@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.principal import Scope
-from api.problems import PROBLEM_JSON, Problem
+from api.problems import problem_responses
 
 SCOPE_DESCRIPTIONS = {
     Scope.CASES_READ: "read your office's cases and their timelines",
@@ -54,15 +54,9 @@ AUTH_PROBLEMS = {
     401: "wrong or unknown credentials, or a deactivated account (never said which); or no valid bearer token",
     403: "the token to revoke belongs to someone else",
     422: "a field is too long or missing; `errors` names each one",
+    429: "too many token requests from this address; `Retry-After` says when to try again",
 }
 
 
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    return {
-        status: {
-            "model": Problem,  # puts the Problem schema among the components
-            "description": AUTH_PROBLEMS[status],
-            "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
-        }
-        for status in statuses
-    }
+    return problem_responses(*statuses, why=AUTH_PROBLEMS)

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
 
+from api.limits import Bucket, rate_limited
 from api.deps import Context, require
 from api.medical import service
 from api.medical.schemas import (
@@ -21,7 +22,7 @@ from api.medical.schemas import (
     as_result,
 )
 from api.principal import Principal, Scope
-from api.problems import PROBLEM_JSON, Problem
+from api.problems import problem_responses
 from domain.medical import AssessmentResult, FitnessResult, ScreeningResult
 
 router = APIRouter(prefix="/medical", tags=["medical partner"])
@@ -32,29 +33,20 @@ CaseId = Annotated[str, Path(max_length=64, description="opaque case id", exampl
 PersonId = Annotated[str, Path(max_length=64, description="opaque person id", examples=["per_8c21e4f09ab3d771"])]
 
 
+MEDICAL_WHY = {
+    403: "the token lacks the medical scope",
+    404: "no such case or person for your organisation",
+    409: "the departure has not started, has ended, or the step takes no result now",
+    422: "a field breaks a rule; `errors` names it (body.<field>, query.<name>, path.<name>)",
+    503: "Temporal or the store cannot be reached; send the same result again after Retry-After",
+}
+
+
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    reasons = {
-        401: "no valid token",
-        403: "the token lacks the medical scope",
-        404: "no such case or person for your organisation",
-        409: "the departure has not started, has ended, or the step takes no result now",
-        422: "a field breaks a rule; `errors` names it (body.<field>, query.<name>, path.<name>)",
-        503: "Temporal or the store cannot be reached; send the same result again after Retry-After",
-    }
-    documented: dict[int | str, dict[str, Any]] = {}
-    for status in statuses:
-        documented[status] = {
-            "model": Problem,  # puts the Problem schema among the components
-            "description": reasons[status],
-            "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
-        }
-        if status == 503:
-            documented[status]["headers"] = {
-                "Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}}}
-    return documented
+    return problem_responses(*statuses, why=MEDICAL_WHY)
 
 
-SUBMIT_PROBLEMS = problems(401, 403, 404, 409, 422, 503)
+SUBMIT_PROBLEMS = problems(401, 403, 404, 409, 422, 429, 503)
 
 
 @router.get("/worklist", response_model=Worklist, responses=problems(401, 403, 422, 503),
@@ -69,6 +61,7 @@ async def worklist(
 
 
 @router.post("/cases/{case_id}/assessments", response_model=StepRecordView, responses=SUBMIT_PROBLEMS,
+             dependencies=[rate_limited(Bucket.MEDICAL_RESULTS)],
              summary="Submit a health assessment; sending the same result again changes nothing")
 async def submit_assessment(context: Context, principal: Writer, case_id: CaseId,
                             body: AssessmentSubmission) -> StepRecordView:
@@ -77,6 +70,7 @@ async def submit_assessment(context: Context, principal: Writer, case_id: CaseId
 
 
 @router.post("/cases/{case_id}/screenings", response_model=StepRecordView, responses=SUBMIT_PROBLEMS,
+             dependencies=[rate_limited(Bucket.MEDICAL_RESULTS)],
              summary="Submit the pre-departure screening of a TB class B1 traveller")
 async def submit_screening(context: Context, principal: Writer, case_id: CaseId,
                            body: ScreeningSubmission) -> StepRecordView:
@@ -85,6 +79,7 @@ async def submit_screening(context: Context, principal: Writer, case_id: CaseId,
 
 
 @router.post("/cases/{case_id}/fitness-checks", response_model=StepRecordView, responses=SUBMIT_PROBLEMS,
+             dependencies=[rate_limited(Bucket.MEDICAL_RESULTS)],
              summary="Submit a fitness-to-travel (pre-embarkation) check")
 async def submit_fitness(context: Context, principal: Writer, case_id: CaseId,
                          body: FitnessSubmission) -> StepRecordView:
