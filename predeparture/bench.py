@@ -8,9 +8,11 @@ Sections share one embedded Temporal dev server (the binary installed next to Py
 client encrypts every payload with a throwaway key, as production does.
 
 Section `departures`: N full departures against zero-latency partner simulators, and N bare workflows running as
-many no-op activities in the same batches, on the same server with the same worker settings. The one real wait a
+many no-op activities (local ones included) in the same batches, on the same server with the same worker
+settings. The clinic's work (its queries and result Updates) is inside the departures' time. The one real wait a
 departure cannot skip is its flight: the pre-embarkation checks must come before the departure time, and the
-clinic answers them only after the booking, so flights leave a lead after booking (see `flight_lead`).
+clinic answers them only after the booking, so flights leave a lead after booking (see `flight_lead`); that wait
+is part of the departures' time too, and is reported with the figures.
 """
 
 from __future__ import annotations
