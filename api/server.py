@@ -48,3 +48,8 @@ class ApiServer:
 
     async def serve_until_stopped(self) -> None:
         await self._server.serve()
+
+
+def app_from_environment() -> FastAPI:
+    """For `uvicorn --factory api.server:app_from_environment`: the settings come from PREDEPARTURE_* variables."""
+    return build_app(Settings())
