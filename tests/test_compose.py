@@ -39,6 +39,7 @@ COMPOSE_VARIABLE = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?
 OPERATOR_SECRETS = {
     "POSTGRES_PASSWORD": "b7e1c0ffee42d00d",
     "PREDEPARTURE_ENCRYPTION_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+    "PREDEPARTURE_API__JWT_SECRET": secrets.token_urlsafe(48),
 }
 
 
@@ -164,13 +165,14 @@ def test_each_app_service_sets_what_production_requires(services: dict[str, dict
     assert all(env.get(f"PREDEPARTURE_PARTNERS__{role}") for role in ("EXIT_PERMITS", "MEDICAL", "TRAVEL"))
 
 
+@pytest.mark.parametrize("secret", ["PREDEPARTURE_ENCRYPTION_KEY", "PREDEPARTURE_API__JWT_SECRET"])
 @pytest.mark.parametrize("name", APP_SERVICES)
-def test_the_encryption_key_must_come_from_the_operator(services: dict[str, dict[str, Any]], name: str) -> None:
-    raw = str(services[name]["environment"]["PREDEPARTURE_ENCRYPTION_KEY"])
-    assert re.fullmatch(r"\$\{PREDEPARTURE_ENCRYPTION_KEY:\?.+\}", raw), "the key must be required, never defaulted"
+def test_the_keys_must_come_from_the_operator(services: dict[str, dict[str, Any]], name: str, secret: str) -> None:
+    raw = str(services[name]["environment"][secret])
+    assert re.fullmatch(rf"\$\{{{secret}:\?.+\}}", raw), "the key must be required, never defaulted"
 
-    without_key = {k: v for k, v in OPERATOR_SECRETS.items() if k != "PREDEPARTURE_ENCRYPTION_KEY"}
-    with pytest.raises(MissingVariable, match="PREDEPARTURE_ENCRYPTION_KEY"):
+    without_key = {k: v for k, v in OPERATOR_SECRETS.items() if k != secret}
+    with pytest.raises(MissingVariable, match=secret):
         environment(services[name], without_key)
 
 
