@@ -8,8 +8,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
 
-from api.limits import Bucket, rate_limited
+from api.cases.schemas import OPAQUE_ID
 from api.deps import Context, require
+from api.limits import Bucket, rate_limited
 from api.medical import service
 from api.medical.schemas import (
     AssessmentSubmission,
@@ -29,8 +30,9 @@ router = APIRouter(prefix="/medical", tags=["medical partner"])
 
 Reader = Annotated[Principal, Depends(require(Scope.MEDICAL_READ))]
 Writer = Annotated[Principal, Depends(require(Scope.MEDICAL_WRITE))]
-CaseId = Annotated[str, Path(max_length=64, description="opaque case id", examples=["case_3f9a1c0d2b7e4a51"])]
-PersonId = Annotated[str, Path(max_length=64, description="opaque person id", examples=["per_8c21e4f09ab3d771"])]
+# The pattern of every other route's ids: a NUL byte reached PostgreSQL, which refused it (a 503 to retry forever).
+CaseId = Annotated[str, Path(pattern=OPAQUE_ID, description="opaque case id", examples=["case_3f9a1c0d2b7e4a51"])]
+PersonId = Annotated[str, Path(pattern=OPAQUE_ID, description="opaque person id", examples=["per_8c21e4f09ab3d771"])]
 
 
 MEDICAL_WHY = {

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from domain.medical import AssessmentResult, FitnessResult, MedicalFile, ScreeningResult
 from domain.steps import Step, StepRecord, StepState
@@ -59,7 +59,19 @@ class StepRecordView(StepRecord):
         "due_by": "2026-01-22T08:00:00Z", "updated_at": "2026-01-20T10:14:03Z"}]})
 
 
-class AssessmentSubmission(AssessmentResult):
+class _StorableFindings(BaseModel):
+    """PostgreSQL stores no NUL in text or JSON: a result carrying one would be accepted by the departure and then
+    never saved, so the store (and every read of the departure) would stop there. Refused up front instead."""
+
+    @field_validator("findings", check_fields=False)
+    @classmethod
+    def _no_nul(cls, findings: str) -> str:
+        if "\x00" in findings:
+            raise ValueError("NUL characters are not allowed")
+        return findings
+
+
+class AssessmentSubmission(_StorableFindings, AssessmentResult):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "person_id": "per_8c21e4f09ab3d771", "exam_date": "2026-01-20", "tb_class": "none",
         "findings": "chest x-ray clear", "functional_needs": []}]})
@@ -67,7 +79,7 @@ class AssessmentSubmission(AssessmentResult):
     examined_by: str | None = Field(default=None, description=EXAMINED_BY)  # type: ignore[assignment]
 
 
-class ScreeningSubmission(ScreeningResult):
+class ScreeningSubmission(_StorableFindings, ScreeningResult):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "person_id": "per_8c21e4f09ab3d771", "screened_on": "2026-05-01", "cleared": True,
         "findings": "sputum smear negative"}]})
@@ -75,7 +87,7 @@ class ScreeningSubmission(ScreeningResult):
     examined_by: str | None = Field(default=None, description=EXAMINED_BY)  # type: ignore[assignment]
 
 
-class FitnessSubmission(FitnessResult):
+class FitnessSubmission(_StorableFindings, FitnessResult):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "person_id": "per_8c21e4f09ab3d771", "checked_at": "2026-05-10T09:00:00Z", "fit": True,
         "functional_needs": ["wheelchair"], "findings": ""}]})

@@ -1,0 +1,340 @@
+"""The authorization matrix: every route of the app × every role × the organisation that owns the object and
+another organisation of the same role, plus a caller with no token. Real tokens from POST /auth/token, nothing
+overridden, on both databases; office A's departure runs on the time-skipping server until it has medical
+results, a booked flight and a manifest (tests/api_harness.py).
+
+POLICY below is the whole policy in one table: a route the app gains without an entry fails
+test_the_policy_names_every_route_of_the_app."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+from api.app import create_app
+from api.principal import MEDICAL_ROLES, Role
+from domain.medical import TbClass
+from tests.api_harness import (
+    DIAGNOSIS,
+    FAST_PARTNERS,
+    SCREENING_FINDINGS,
+    Cast,
+    Identity,
+    Scene,
+    api_routes,
+    assessment_of,
+    bearer,
+    drive_to_manifest,
+    harness_settings,
+    idle_departure,
+    medical_leaks,
+    serving,
+    sign_in,
+)
+from tests.departure_harness import open_world
+
+Route = tuple[str, str]  # (method, path template)
+
+
+class Reach(StrEnum):
+    PUBLIC = "anyone, with or without a token"
+    OWN_TOKEN = "any signed-in caller, for its own tokens only; another account's token is a 403"
+    OWN_OBJECT = "the organisation of the role that owns the object; another organisation of the role gets 404"
+    OWN_LIST = "every organisation of the role, each shown only its own objects"
+    OWN_NEW = "every organisation of the role, creating for itself"
+    # No case names its permit authority, document issuer or travel partner: a partner's answer is authorised by
+    # its role and by the reference the partner itself issued for our request.
+    ROLE = "every organisation of the role"
+
+
+@dataclass(frozen=True)
+class Policy:
+    roles: frozenset[Role]
+    reach: Reach
+
+
+EVERYONE = frozenset(Role)
+
+
+def only(role: Role, reach: Reach) -> Policy:
+    return Policy(frozenset({role}), reach)
+
+
+COORDINATOR, CLINIC, RECEPTION = Role.COORDINATOR, Role.MEDICAL_PARTNER, Role.RECEPTION_TEAM
+
+# Who may call each route, and what of it. The matrix calls the routes in this order (reads, then results and
+# callbacks, then the case's changes, the departure's end and revocations last), so that no owner's change hides
+# what a later route should show.
+POLICY: dict[Route, Policy] = {
+    ("GET", "/openapi.json"):                                 Policy(EVERYONE, Reach.PUBLIC),
+    ("GET", "/docs"):                                         Policy(EVERYONE, Reach.PUBLIC),
+    ("GET", "/docs/oauth2-redirect"):                         Policy(EVERYONE, Reach.PUBLIC),
+    ("GET", "/redoc"):                                        Policy(EVERYONE, Reach.PUBLIC),
+    ("POST", "/auth/token"):                                  Policy(EVERYONE, Reach.PUBLIC),
+    ("GET", "/cases"):                                        only(COORDINATOR, Reach.OWN_LIST),
+    ("GET", "/cases/{case_id}"):                              only(COORDINATOR, Reach.OWN_OBJECT),
+    ("GET", "/cases/{case_id}/timeline"):                     only(COORDINATOR, Reach.OWN_OBJECT),
+    ("GET", "/medical/worklist"):                             only(CLINIC, Reach.OWN_LIST),
+    ("GET", "/medical/cases/{case_id}/people/{person_id}"):   only(CLINIC, Reach.OWN_OBJECT),
+    ("GET", "/arrivals"):                                     only(RECEPTION, Reach.OWN_LIST),
+    ("GET", "/arrivals/{case_id}/manifest"):                  only(RECEPTION, Reach.OWN_OBJECT),
+    ("POST", "/medical/cases/{case_id}/assessments"):         only(CLINIC, Reach.OWN_OBJECT),
+    ("POST", "/medical/cases/{case_id}/screenings"):          only(CLINIC, Reach.OWN_OBJECT),
+    ("POST", "/medical/cases/{case_id}/fitness-checks"):      only(CLINIC, Reach.OWN_OBJECT),
+    ("POST", "/callbacks/exit-permits/{reference}"):          only(Role.EXIT_PERMIT_AUTHORITY, Reach.ROLE),
+    ("POST", "/callbacks/travel-documents/{reference}"):      only(Role.TRAVEL_DOCUMENT_ISSUER, Reach.ROLE),
+    ("POST", "/callbacks/bookings/{booking_ref}"):            only(Role.TRAVEL_PARTNER, Reach.ROLE),
+    ("POST", "/cases"):                                       only(COORDINATOR, Reach.OWN_NEW),
+    ("PUT", "/cases/{case_id}"):                              only(COORDINATOR, Reach.OWN_OBJECT),
+    ("POST", "/cases/{case_id}/departure"):                   only(COORDINATOR, Reach.OWN_OBJECT),
+    ("POST", "/cases/{case_id}/departure/defer"):             only(COORDINATOR, Reach.OWN_OBJECT),
+    ("POST", "/cases/{case_id}/departure/date"):              only(COORDINATOR, Reach.OWN_OBJECT),
+    ("POST", "/cases/{case_id}/departure/cancel"):            only(COORDINATOR, Reach.OWN_OBJECT),
+    ("GET", "/audit"):                                        only(COORDINATOR, Reach.OWN_LIST),
+    ("POST", "/auth/revoke"):                                 Policy(EVERYONE, Reach.OWN_TOKEN),
+}
+# Documentation describes the medical schemas; it carries nobody's data.
+DOCUMENTATION = frozenset({("GET", "/openapi.json"), ("GET", "/docs"), ("GET", "/docs/oauth2-redirect"),
+                           ("GET", "/redoc")})
+
+ALLOWED = "2xx"
+
+
+def expected(policy: Policy, caller: Identity | None) -> str | int:
+    """ALLOWED, or the one status this caller must get. Every request of the matrix is well-formed, so an
+    allowed caller gets a 2xx, never a 401, 403, 404 or a 5xx."""
+    if policy.reach is Reach.PUBLIC:
+        return ALLOWED
+    if caller is None:
+        return 401
+    if caller.role not in policy.roles:
+        return 403
+    if caller.side == "a" or policy.reach in (Reach.OWN_LIST, Reach.OWN_NEW, Reach.ROLE):
+        return ALLOWED
+    return 403 if policy.reach is Reach.OWN_TOKEN else 404
+
+
+# -- the requests --------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Call:
+    path: str
+    json: Any = None
+    form: dict[str, str] | None = None
+    bearer: bool = True  # the token route is authenticated by its form instead
+
+
+@dataclass(frozen=True)
+class Stage:
+    scene: Scene
+    cast: Cast
+    spare_tokens: dict[Identity, str]  # side A's second tokens, for the revocations
+    quiet: dict[str, str]  # defer, date, cancel -> a departure of office A of its own (api_harness.idle_departure)
+
+
+def _decision(number: str) -> dict[str, Any]:
+    today = datetime.now(UTC).date()
+    return {"status": "issued", "valid_from": today.isoformat(),
+            "valid_until": (today + timedelta(days=300)).isoformat(), "document_number": number}
+
+
+def _revocation(stage: Stage, caller: Identity | None) -> Call:
+    # Everyone aims at a spare token of side A's account of its own role: its own on side A, another's on side B.
+    owner = stage.cast.of(caller.role if caller else COORDINATOR, "a")
+    return Call("/auth/revoke", form={"token": stage.spare_tokens[owner]})
+
+
+def _token(stage: Stage, caller: Identity | None) -> Call:
+    return Call("/auth/token", form=(caller or stage.cast.of(COORDINATOR)).credentials(), bearer=False)
+
+
+def _case_body(stage: Stage, caller: Identity | None) -> dict[str, Any]:
+    return stage.scene.update_body() | {"reference": f"NBO-{uuid.uuid4().hex[:6].upper()}"}
+
+
+CALLS: dict[Route, Callable[[Stage, Identity | None], Call]] = {
+    ("GET", "/openapi.json"): lambda s, c: Call("/openapi.json"),
+    ("GET", "/docs"): lambda s, c: Call("/docs"),
+    ("GET", "/docs/oauth2-redirect"): lambda s, c: Call("/docs/oauth2-redirect"),
+    ("GET", "/redoc"): lambda s, c: Call("/redoc"),
+    ("POST", "/auth/token"): _token,
+    ("GET", "/cases"): lambda s, c: Call("/cases"),
+    ("GET", "/cases/{case_id}"): lambda s, c: Call(f"/cases/{s.scene.case_id}"),
+    ("GET", "/cases/{case_id}/timeline"): lambda s, c: Call(f"/cases/{s.scene.case_id}/timeline"),
+    ("GET", "/medical/worklist"): lambda s, c: Call("/medical/worklist"),
+    ("GET", "/medical/cases/{case_id}/people/{person_id}"):
+        lambda s, c: Call(f"/medical/cases/{s.scene.case_id}/people/{s.scene.principal}"),
+    ("GET", "/arrivals"): lambda s, c: Call("/arrivals"),
+    ("GET", "/arrivals/{case_id}/manifest"): lambda s, c: Call(f"/arrivals/{s.scene.case_id}/manifest"),
+    # The results clinic A already sent (answered again, unchanged), and the principal's fitness check still due.
+    ("POST", "/medical/cases/{case_id}/assessments"): lambda s, c: Call(
+        f"/medical/cases/{s.scene.case_id}/assessments",
+        json=assessment_of(s.scene.principal, s.scene.exam_day, TbClass.B1, DIAGNOSIS, ["follow_up_after_arrival"])),
+    ("POST", "/medical/cases/{case_id}/screenings"): lambda s, c: Call(
+        f"/medical/cases/{s.scene.case_id}/screenings",
+        json={"person_id": s.scene.principal, "screened_on": s.scene.screened_on.isoformat(), "cleared": True,
+              "findings": SCREENING_FINDINGS}),
+    ("POST", "/medical/cases/{case_id}/fitness-checks"): lambda s, c: Call(
+        f"/medical/cases/{s.scene.case_id}/fitness-checks",
+        json={"person_id": s.scene.principal, "checked_at": s.scene.now.isoformat(), "fit": True}),
+    ("POST", "/callbacks/exit-permits/{reference}"): lambda s, c: Call(
+        f"/callbacks/exit-permits/{s.scene.exit_permit_reference}", json=_decision("EP-448120")),
+    ("POST", "/callbacks/travel-documents/{reference}"): lambda s, c: Call(
+        f"/callbacks/travel-documents/{s.scene.travel_document_reference}", json=_decision("ETD-7781")),
+    ("POST", "/callbacks/bookings/{booking_ref}"): lambda s, c: Call(
+        f"/callbacks/bookings/{s.scene.booking_ref}", json={"status": "confirmed"}),
+    ("POST", "/cases"): lambda s, c: Call("/cases", json=_case_body(s, c) | {"people": [
+        {k: v for k, v in p.items() if k != "person_id"} for p in s.scene.update_body()["people"]]}),
+    ("PUT", "/cases/{case_id}"): lambda s, c: Call(f"/cases/{s.scene.case_id}", json=_case_body(s, c)),
+    ("POST", "/cases/{case_id}/departure"): lambda s, c: Call(f"/cases/{s.scene.case_id}/departure"),
+    ("POST", "/cases/{case_id}/departure/defer"): lambda s, c: Call(
+        f"/cases/{s.quiet['defer']}/departure/defer",
+        json={"not_before": (s.scene.today + timedelta(days=60)).isoformat(), "reason": "family asked to wait"}),
+    ("POST", "/cases/{case_id}/departure/date"): lambda s, c: Call(
+        f"/cases/{s.quiet['date']}/departure/date",
+        json={"date": (s.scene.today + timedelta(days=75)).isoformat(), "reason": "charter moved"}),
+    ("POST", "/cases/{case_id}/departure/cancel"): lambda s, c: Call(
+        f"/cases/{s.quiet['cancel']}/departure/cancel", json={"reason": "case withdrawn"}),
+    ("GET", "/audit"): lambda s, c: Call("/audit"),
+    ("POST", "/auth/revoke"): _revocation,
+}
+
+
+# -- running it ----------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Exchange:
+    route: Route
+    caller: Identity | None
+    status: int
+    body: Any  # the JSON answer, or None for HTML and empty answers
+
+    @property
+    def who(self) -> str:
+        return self.caller.label if self.caller else "no token"
+
+    @property
+    def what(self) -> str:
+        return f"{self.route[0]} {self.route[1]} as {self.who}"
+
+
+@dataclass(frozen=True)
+class Matrix:
+    stage: Stage
+    exchanges: list[Exchange]
+
+    def answers(self, route: Route) -> list[Exchange]:
+        return [e for e in self.exchanges if e.route == route]
+
+
+def callers(cast: Cast) -> list[Identity | None]:
+    # Outsiders before the owner, so that the owner's change (a cancellation, a revocation) comes last.
+    return [None, *(i for i in cast if i.side == "b"), *(i for i in cast if i.side == "a")]
+
+
+@pytest_asyncio.fixture(scope="module")
+async def matrix(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Matrix]:
+    async with open_world(database_url, f"tq-matrix-{uuid.uuid4().hex[:8]}", FAST_PARTNERS) as world:
+        # Production limits, except that this one test client signs in every account of both sides, twice, from
+        # one address.
+        settings = harness_settings(tmp_path_factory.mktemp("matrix"), world.task_queue,
+                                    rate_limit_login="200/minute")
+        async with serving(settings, world.store, world.client) as (_, http):
+            cast = await Cast.enrol(world.store, http)
+            scene = await drive_to_manifest(world, http, cast)
+            spare = {identity: await sign_in(http, identity) for identity in cast if identity.side == "a"}
+            quiet = {change: await idle_departure(world, http, cast) for change in ("defer", "date", "cancel")}
+            stage = Stage(scene, cast, spare, quiet)
+            exchanges = []
+            for route in POLICY:
+                for caller in callers(cast):
+                    call = CALLS[route](stage, caller)
+                    headers = bearer(cast.tokens[caller]) if caller is not None and call.bearer else {}
+                    response = await http.request(route[0], call.path, json=call.json, data=call.form,
+                                                  headers=headers)
+                    is_json = "json" in response.headers.get("content-type", "")
+                    exchanges.append(Exchange(route, caller, response.status_code,
+                                              response.json() if is_json else None))
+            yield Matrix(stage, exchanges)
+
+
+def test_the_policy_names_every_route_of_the_app() -> None:
+    app = create_app()  # the routes only: no request is made
+    routes = set(api_routes(app))
+    assert routes - POLICY.keys() == set(), "routes without an entry in POLICY: say who may call them"
+    assert POLICY.keys() - routes == set(), "POLICY names routes the app no longer has"
+    assert CALLS.keys() == POLICY.keys()
+    assert all(policy.roles for policy in POLICY.values())
+
+
+def test_every_route_answers_every_caller_as_the_policy_says(matrix: Matrix) -> None:
+    wrong = []
+    for exchange in matrix.exchanges:
+        want = expected(POLICY[exchange.route], exchange.caller)
+        ok = 200 <= exchange.status < 300 if want == ALLOWED else exchange.status == want
+        if not ok:
+            detail = exchange.body.get("detail") if isinstance(exchange.body, dict) else None
+            wrong.append(f"{exchange.what}: expected {want}, got {exchange.status} ({detail})")
+    assert not wrong, "\n".join(wrong)
+    roles_seen = {e.caller.role for e in matrix.exchanges if e.caller is not None}
+    assert roles_seen == set(Role) and len(matrix.exchanges) == len(POLICY) * (1 + 2 * len(Role))
+
+
+def test_each_organisation_lists_only_its_own_objects(matrix: Matrix) -> None:
+    scene = matrix.stage.scene
+    for route, policy in POLICY.items():
+        if policy.reach not in (Reach.OWN_LIST, Reach.OWN_NEW):
+            continue
+        for exchange in matrix.answers(route):
+            if exchange.caller is None or exchange.caller.role not in policy.roles:
+                continue
+            text = str(exchange.body)
+            if policy.reach is Reach.OWN_NEW:
+                assert exchange.body["office_id"] == exchange.caller.org_id, exchange.what
+            elif exchange.caller.side == "a":
+                assert scene.case_id in text, f"{exchange.what} does not show office A's case"
+            else:
+                shown = [object_id for object_id in scene.object_ids() if object_id in text]
+                assert not shown, f"{exchange.what} shows side A's {shown}"
+    other = [e for e in matrix.answers(("GET", "/cases")) if e.caller and e.caller.label == "coordinator/b"]
+    assert scene.other_case_id in str(other[0].body), "office B lists its own case"
+
+
+def test_no_one_but_the_clinic_of_the_case_is_shown_a_medical_field_or_value(matrix: Matrix) -> None:
+    leaks = []
+    for exchange in matrix.exchanges:
+        if exchange.route in DOCUMENTATION:
+            continue
+        caller = exchange.caller
+        if caller is not None and caller.role in MEDICAL_ROLES and caller.side == "a":
+            continue  # clinic A's own medical views: the next test
+        leaks += [f"{exchange.what}: {leak}" for leak in medical_leaks(exchange.body)]
+    assert not leaks, "\n".join(leaks)
+    checked = [e for e in matrix.exchanges if e.caller is None or e.caller.role not in MEDICAL_ROLES]
+    assert sum(1 for e in checked if 200 <= e.status < 300 and e.body) >= 20, "too few answers to judge by"
+
+
+def test_clinic_a_alone_reads_the_diagnosis(matrix: Matrix) -> None:
+    route = ("GET", "/medical/cases/{case_id}/people/{person_id}")
+    by_caller = {e.who: e for e in matrix.answers(route)}
+    medical_file = by_caller["medical_partner/a"]
+    assert medical_file.status == 200
+    assert medical_file.body["assessment"]["tb_class"] == "B1"
+    assert medical_file.body["assessment"]["findings"] == DIAGNOSIS
+    assert medical_file.body["screening"]["findings"] == SCREENING_FINDINGS
+    assert medical_file.body["screening"]["cleared"] is True
+    assert by_caller["medical_partner/b"].status == 404
+    assert medical_leaks(medical_file.body), "the leak detector must recognise a real medical view"
+    # Reception A's manifest has the needs the clinic found, and nothing of how it found them.
+    manifest = next(e for e in matrix.answers(("GET", "/arrivals/{case_id}/manifest"))
+                    if e.who == "reception_team/a").body
+    needs = {t["person_id"]: t["functional_needs"] for t in manifest["travellers"]}
+    scene = matrix.stage.scene
+    assert needs[scene.principal] == ["follow_up_after_arrival"] and needs[scene.spouse] == ["oxygen"]
