@@ -1,0 +1,317 @@
+"""`predeparture`: run the system on one machine (dev, demo) or in production (worker, migrate).
+
+Output names cases by their opaque ids and the office's references only, never by the people in them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+from collections.abc import Coroutine
+from datetime import timedelta
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.panel import Panel
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy.engine import make_url
+
+from predeparture.settings import Settings, get_settings
+
+T = TypeVar("T")
+
+app = typer.Typer(
+    name="predeparture",
+    help="Pre-departure logistics of refugee resettlement on durable Temporal workflows.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,  # locals would hold cases, and cases hold names
+)
+console = Console()
+errors = Console(stderr=True)
+
+WORKER_SHUTDOWN_GRACE = timedelta(seconds=30)
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+RealisticOption = Annotated[
+    bool, typer.Option("--realistic", help="Partners take months, as in life, instead of the demo's seconds.")
+]
+
+
+# -- helpers ---------------------------------------------------------------------------------------------------
+
+
+def _setup_logging(level: int = logging.INFO, activity_failures: bool = True) -> None:
+    """`activity_failures=False` for the demo stacks: there a partner's transient failures and sold-out dates are
+    part of the show, and the SDK would print a traceback for each one."""
+    handler = RichHandler(console=errors, show_path=False, tracebacks_show_locals=False)
+    logging.basicConfig(level=logging.WARNING, format="%(message)s", datefmt="[%X]", handlers=[handler], force=True)
+    logging.getLogger("predeparture").setLevel(level)
+    if not activity_failures:
+        logging.getLogger("temporalio.activity").setLevel(logging.ERROR)
+
+
+def safe_database_url(url: str) -> str:
+    """The URL with its password masked, fit for a terminal or a log."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+async def _until_signalled(work: Coroutine[Any, Any, T]) -> T | None:
+    """Run `work`; SIGINT or SIGTERM cancels it, so its context managers stop everything in order. None then."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.ensure_future(work)
+    for sig in STOP_SIGNALS:
+        loop.add_signal_handler(sig, task.cancel)
+    try:
+        return await task
+    except asyncio.CancelledError:
+        if task.cancelled():
+            return None
+        raise
+    finally:
+        for sig in STOP_SIGNALS:
+            loop.remove_signal_handler(sig)
+
+
+async def _wait_forever() -> None:
+    await asyncio.Event().wait()
+
+
+def _run(work: Coroutine[Any, Any, T]) -> T | None:
+    return asyncio.run(_until_signalled(work))
+
+
+def _phase_table(final_states: dict[str, int], total: int) -> Table:
+    table = Table(title="Departures by phase", show_footer=True)
+    table.add_column("phase", footer="total")
+    table.add_column("departures", justify="right", footer=str(total))
+    for phase, count in final_states.items():
+        table.add_row(phase, str(count))
+    return table
+
+
+# -- dev -------------------------------------------------------------------------------------------------------
+
+
+@app.command()
+def dev(
+    demo_cases: Annotated[int, typer.Option("--demo-cases", min=0, help="Load this many demo families.")] = 0,
+    realistic: RealisticOption = False,
+    seed: Annotated[int | None, typer.Option(help="Seed of the demo families (default: the simulator seed).")] = None,
+) -> None:
+    """Everything on this machine: Temporal dev server, worker, partner simulators. Ctrl-C stops it all."""
+    from predeparture.devstack import DevServerError
+    from predeparture.profiles import profile_settings
+
+    _setup_logging(activity_failures=False)
+    settings = profile_settings(get_settings(), realistic)
+    try:
+        _run(_dev(settings, demo_cases, seed, realistic))
+    except DevServerError as error:
+        errors.print(f"[red]{error}[/]")
+        raise typer.Exit(1) from None
+    console.print("[green]stopped[/]: worker, callback pump and Temporal dev server")
+
+
+async def _dev(settings: Settings, demo_cases: int, seed: int | None, realistic: bool) -> None:
+    from predeparture.devstack import embedded_stack
+    from predeparture.profiles import profile_name
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    async with embedded_stack(settings, graceful_shutdown_timeout=WORKER_SHUTDOWN_GRACE) as stack:
+        console.print(_dev_panel(settings, stack.server.ui_url, profile_name(realistic)))
+        demo = None
+        if demo_cases:
+            demo = asyncio.create_task(_dev_demo(stack.client, stack.store, settings, demo_cases, seed))
+        try:
+            await _wait_forever()
+        finally:
+            console.print("stopping…")
+            if demo is not None:
+                demo.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await demo
+
+
+def _dev_panel(settings: Settings, ui_url: str | None, profile: str) -> Panel:
+    lines = [
+        f"[bold]Temporal UI[/]     {ui_url or '(headless)'}",
+        f"[bold]Temporal[/]        {settings.temporal.address}  namespace {settings.temporal.namespace}, "
+        f"task queue {settings.temporal.task_queue}",
+        f"[bold]Data directory[/]  {settings.data_dir.resolve()}",
+        f"[bold]Database[/]        {safe_database_url(settings.resolved_database_url())}",
+        f"[bold]Profile[/]         {profile}",
+        "",
+        "Departures are kept in the data directory and carry on after a restart.",
+        "Add families with [bold]predeparture demo --cases N[/] in another terminal.",
+        "Press [bold]Ctrl-C[/] to stop.",
+    ]
+    return Panel("\n".join(lines), title="predeparture dev", border_style="green", expand=False)
+
+
+async def _dev_demo(client: Any, store: Any, settings: Settings, cases: int, seed: int | None) -> None:
+    from predeparture.demo import play_demo
+
+    log = logging.getLogger("predeparture.dev")
+    last = -1
+
+    def progress(settled: int, total: int) -> None:
+        nonlocal last
+        if settled != last:
+            log.info("demo: %d of %d departures settled", settled, total)
+            last = settled
+
+    try:
+        outcome = await play_demo(client, store, settings, cases, _seed(seed, settings), None, progress)
+    except Exception:
+        log.exception("the demo stopped")
+        return
+    console.print(_phase_table(outcome.final_states, outcome.cases))
+
+
+def _seed(seed: int | None, settings: Settings) -> int:
+    return settings.simulator.seed if seed is None else seed
+
+
+# -- worker ----------------------------------------------------------------------------------------------------
+
+
+@app.command()
+def worker() -> None:
+    """The production worker: departures and their partner activities, until SIGTERM or Ctrl-C."""
+    _setup_logging()
+    settings = get_settings()
+    _run(_worker(settings))
+    logging.getLogger("predeparture.worker").info("worker stopped")
+
+
+async def _worker(settings: Settings) -> None:
+    from partners.factory import build_partners
+    from predeparture.callbacks import CallbackPump
+    from predeparture.temporal import connect
+    from predeparture.worker import build_worker
+    from store.repository import Store
+
+    log = logging.getLogger("predeparture.worker")
+    store = Store.from_url(settings.resolved_database_url())
+    try:
+        await store.migrate()
+        client = await connect(settings)
+        partners = build_partners(settings.partners, settings.simulator)
+        running = build_worker(client, settings.temporal.task_queue, store, partners,
+                               graceful_shutdown_timeout=WORKER_SHUTDOWN_GRACE)
+        # Simulated partners live in this process, so only it can deliver their callbacks; real ones call the API.
+        async with running, CallbackPump(client, partners.callback_sources()).running():
+            log.info("worker polling %s on %s (namespace %s), store %s", settings.temporal.task_queue,
+                     settings.temporal.address, settings.temporal.namespace,
+                     safe_database_url(settings.resolved_database_url()))
+            await _wait_forever()
+    finally:
+        await store.close()
+
+
+# -- migrate ---------------------------------------------------------------------------------------------------
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the configured database up to the latest schema."""
+    from store.repository import Store
+
+    settings = get_settings()
+    url = settings.resolved_database_url()
+    if make_url(url).get_backend_name() == "sqlite":
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+
+    async def run() -> None:
+        store = Store.from_url(url)
+        try:
+            await store.migrate()
+        finally:
+            await store.close()
+
+    asyncio.run(run())
+    console.print(f"[green]migrated[/] {safe_database_url(url)}")
+
+
+# -- demo ------------------------------------------------------------------------------------------------------
+
+
+@app.command()
+def demo(
+    cases: Annotated[int, typer.Option("--cases", min=1, help="How many families.")] = 12,
+    as_json: Annotated[bool, typer.Option("--json", help="Print only one JSON object with the outcome.")] = False,
+    seed: Annotated[int | None, typer.Option(help="Seed of the families (default: the simulator seed).")] = None,
+    timeout: Annotated[float, typer.Option(min=1, help="Stop waiting after this many seconds.")] = 600.0,
+    realistic: RealisticOption = False,
+) -> None:
+    """Create families, start their departures and play the clinic until every family has flown."""
+    from predeparture.demo import DemoOutcome, run_demo
+    from predeparture.devstack import DevServerError
+    from predeparture.profiles import profile_settings
+
+    _setup_logging(logging.WARNING if as_json else logging.INFO, activity_failures=False)
+    settings = profile_settings(get_settings(), realistic)
+    progress = Progress(
+        TextColumn("[bold]departures settled"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=errors, disable=as_json, transient=False,
+    )
+    bar = progress.add_task("departures", total=cases)
+
+    def on_progress(settled: int, total: int) -> None:
+        progress.update(bar, completed=settled, total=total)
+
+    def on_notice(message: str) -> None:
+        if not as_json:
+            errors.print(message)
+
+    async def work() -> DemoOutcome:
+        with progress:
+            return await run_demo(settings, cases, _seed(seed, settings), timeout, on_progress, on_notice)
+
+    try:
+        outcome = _run(work())
+    except DevServerError as error:
+        errors.print(f"[red]{error}[/]")
+        raise typer.Exit(1) from None
+    if outcome is None:
+        errors.print("demo interrupted; its departures carry on wherever a worker runs")
+        raise typer.Exit(130)
+    if as_json:
+        print(json.dumps(outcome.as_json()))
+        return
+    console.print(_phase_table(outcome.final_states, outcome.cases))
+    console.print(f"{outcome.final_states.get('departed', 0)} of {outcome.cases} families departed.")
+
+
+# -- bench -----------------------------------------------------------------------------------------------------
+# predeparture/bench.py owns this command: its options, its output and what it measures. It is imported only when
+# the command runs, so the rest of the CLI works without it; `predeparture bench --help` shows bench's own help.
+
+
+@app.command(
+    "bench",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []},
+    add_help_option=False,
+)
+def bench(ctx: typer.Context) -> None:
+    """Measure departures per second on a real Temporal server (see `predeparture bench --help`)."""
+    try:
+        from predeparture.bench import bench_command
+    except ModuleNotFoundError as missing:
+        if missing.name not in ("predeparture.bench",):
+            raise
+        errors.print("[red]the benchmark is not part of this installation yet[/]")
+        raise typer.Exit(2) from None
+    single = typer.Typer(add_completion=False)
+    single.command()(bench_command)
+    typer.main.get_command(single).main(args=ctx.args, prog_name="predeparture bench", standalone_mode=True)
+
+
+if __name__ == "__main__":
+    app()
