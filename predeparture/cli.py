@@ -1,4 +1,4 @@
-"""`predeparture`: run the system on one machine (dev, demo) or in production (worker, migrate).
+"""`predeparture`: run the system on one machine (dev, demo) or in production (worker, api, migrate, users).
 
 Output names cases by their opaque ids and the office's references only, never by the people in them.
 """
@@ -22,7 +22,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from sqlalchemy.engine import make_url
 
+from api.auth.seed import demo_logins_table
 from predeparture.settings import Settings, get_settings
+from predeparture.users_cli import users_app
 
 T = TypeVar("T")
 
@@ -35,6 +37,7 @@ app = typer.Typer(
 )
 console = Console()
 errors = Console(stderr=True)
+app.add_typer(users_app, name="users", help="Organisations, people and partner systems that may use the API.")
 
 WORKER_SHUTDOWN_GRACE = timedelta(seconds=30)
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -104,7 +107,7 @@ def dev(
     realistic: RealisticOption = False,
     seed: Annotated[int | None, typer.Option(help="Seed of the demo families (default: the simulator seed).")] = None,
 ) -> None:
-    """Everything on this machine: Temporal dev server, worker, partner simulators. Ctrl-C stops it all."""
+    """Everything on this machine: Temporal dev server, worker, API, partner simulators. Ctrl-C stops it all."""
     from predeparture.devstack import DevServerError
     from predeparture.profiles import profile_settings
 
@@ -115,7 +118,7 @@ def dev(
     except DevServerError as error:
         errors.print(f"[red]{error}[/]")
         raise typer.Exit(1) from None
-    console.print("[green]stopped[/]: worker, callback pump and Temporal dev server")
+    console.print("[green]stopped[/]: API, worker, callback pump and Temporal dev server")
 
 
 async def _dev(settings: Settings, demo_cases: int, seed: int | None, realistic: bool) -> None:
@@ -124,7 +127,10 @@ async def _dev(settings: Settings, demo_cases: int, seed: int | None, realistic:
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     async with embedded_stack(settings, graceful_shutdown_timeout=WORKER_SHUTDOWN_GRACE) as stack:
-        console.print(_dev_panel(settings, stack.server.ui_url, profile_name(realistic)))
+        api, logins = await _dev_api(stack.client, stack.store, settings, demo_cases, _seed(seed, settings))
+        api_url = f"http://{settings.api.host}:{settings.api.port}"
+        console.print(_dev_panel(settings, stack.server.ui_url, profile_name(realistic), api_url))
+        console.print(demo_logins_table(logins, api_url))
         demo = None
         if demo_cases:
             demo = asyncio.create_task(_dev_demo(stack.client, stack.store, settings, demo_cases, seed))
@@ -136,10 +142,34 @@ async def _dev(settings: Settings, demo_cases: int, seed: int | None, realistic:
                 demo.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await demo
+            await api.stop()
 
 
-def _dev_panel(settings: Settings, ui_url: str | None, profile: str) -> Panel:
+async def _dev_api(client: Any, store: Any, settings: Settings, demo_cases: int, seed: int) -> tuple[Any, list[Any]]:
+    """The API on the embedded stack, with one demo account per audience acting for the organisations that have
+    the most demo families (the families are spread over several offices and reception teams)."""
+    from datetime import UTC, datetime
+
+    from api.app import create_app
+    from api.auth.seed import DemoOrganisations, seed_demo_identities
+    from api.context import ApiContext
+    from api.server import ApiServer
+    from predeparture.families import demo_families
+
+    # The same families the demo is about to load (same seed, same day), so the demo logins have cases to see.
+    families = demo_families(demo_cases or 12, seed, datetime.now(UTC).date())
+    organisations = DemoOrganisations.busiest(families)
+    logins = await seed_demo_identities(store, office_id=organisations.office_id,
+                                        reception_org_id=organisations.reception_org_id,
+                                        clinic_id=organisations.clinic_id)
+    server = ApiServer(create_app(context=ApiContext(settings, store, client)), settings.api.host, settings.api.port)
+    await server.start()
+    return server, logins
+
+
+def _dev_panel(settings: Settings, ui_url: str | None, profile: str, api_url: str) -> Panel:
     lines = [
+        f"[bold]API[/]             {api_url}  (OpenAPI and a try-it console at {api_url}/docs)",
         f"[bold]Temporal UI[/]     {ui_url or '(headless)'}",
         f"[bold]Temporal[/]        {settings.temporal.address}  namespace {settings.temporal.namespace}, "
         f"task queue {settings.temporal.task_queue}",
@@ -237,6 +267,20 @@ def migrate() -> None:
 
     asyncio.run(run())
     console.print(f"[green]migrated[/] {safe_database_url(url)}")
+
+
+# -- api -------------------------------------------------------------------------------------------------------
+
+
+@app.command("api")
+def api_command() -> None:
+    """The production API (uvicorn) on settings.api.host:port; SIGTERM or Ctrl-C drains requests, then stops."""
+    from api.server import ApiServer, build_app
+
+    _setup_logging()
+    settings = get_settings()
+    server = ApiServer(build_app(settings), settings.api.host, settings.api.port)
+    asyncio.run(server.serve_until_stopped())
 
 
 # -- demo ------------------------------------------------------------------------------------------------------
