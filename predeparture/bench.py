@@ -2,7 +2,9 @@
 
 Each section measures one thing and reports figures and ratios; `--only NAME` runs one section, `--json` prints
 one object `{"sections": {name: figures}, "ratios": {ratio name: value}}` holding every ratio measured. A later
-section joins by decorating one async function with `@bench_section(...)`.
+section joins by decorating one async function with `@bench_section(...)` in a module imported below, before the
+command. A ratio's target is a floor (a rate against its baseline: `Target(at_least=...)`, shown in the JSON as the
+bare number) or a ceiling (a latency against its baseline: `Target(at_most=...)`, shown as `{"at_most": number}`).
 
 Sections share one embedded Temporal dev server (the binary installed next to Python, never a download) whose
 client encrypts every payload with a throwaway key, as production does.
@@ -26,7 +28,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
@@ -71,21 +73,50 @@ class UnknownSection(ValueError):
 
 
 @dataclass(frozen=True)
+class Target:
+    """What a ratio should be: at least a floor (more is better) or at most a ceiling (less is better)."""
+
+    at_least: float | None = None
+    at_most: float | None = None
+
+    def __post_init__(self) -> None:
+        if (self.at_least is None) == (self.at_most is None):
+            raise ValueError("a target is either at_least or at_most, one of them")
+
+    def met(self, value: float) -> bool:
+        return value >= self.at_least if self.at_least is not None else value <= self.at_most  # type: ignore[operator]
+
+    def __str__(self) -> str:
+        return f">= {self.at_least:.2f}" if self.at_least is not None else f"<= {self.at_most:.2f}"
+
+    def as_json(self) -> float | dict[str, float]:
+        """A floor as the bare number reports have always carried; a ceiling named, so no reader takes it for one."""
+        if self.at_least is not None:
+            return self.at_least
+        assert self.at_most is not None
+        return {"at_most": self.at_most}
+
+
+@dataclass(frozen=True)
 class BenchSection:
     name: str
     title: str
-    targets: dict[str, float]  # ratio name -> the least it should be
+    targets: dict[str, Target]
     run: SectionRun
+    rate_unit: str = "cases/s"
 
 
 SECTIONS: dict[str, BenchSection] = {}
 
 
-def bench_section(name: str, title: str, targets: dict[str, float]) -> Callable[[SectionRun], SectionRun]:
-    """Register a section. Its function returns its figures, with `rates` (label -> cases/s) and `ratios`."""
+def bench_section(name: str, title: str, targets: Mapping[str, float | Target],
+                  rate_unit: str = "cases/s") -> Callable[[SectionRun], SectionRun]:
+    """Register a section. Its function returns its figures, with `rates` (label -> `rate_unit`) and `ratios`.
+    A target given as a number is a floor, as `Target(at_least=number)`."""
+    goals = {ratio: t if isinstance(t, Target) else Target(at_least=t) for ratio, t in targets.items()}
 
     def register(run: SectionRun) -> SectionRun:
-        SECTIONS[name] = BenchSection(name, title, targets, run)
+        SECTIONS[name] = BenchSection(name, title, goals, run, rate_unit)
         return run
 
     return register
@@ -157,7 +188,8 @@ async def run_sections(cases: int = 20, only: str | None = None) -> dict[str, An
         for section in chosen:
             result = await section.run(context)
             ratios.update(result["ratios"])
-            sections[section.name] = {**{k: v for k, v in result.items() if k != "ratios"}, "targets": section.targets}
+            targets = {ratio: target.as_json() for ratio, target in section.targets.items()}
+            sections[section.name] = {**{k: v for k, v in result.items() if k != "ratios"}, "targets": targets}
     return {"sections": sections, "ratios": ratios}
 
 
@@ -173,11 +205,11 @@ def render(report: dict[str, Any], console: Console) -> None:
         table.add_column("value", justify="right")
         table.add_column("target", justify="right")
         for label, rate in figures["rates"].items():
-            table.add_row(f"{label}, cases/s", f"{rate:.2f}", "")
+            table.add_row(f"{label}, {section.rate_unit}", f"{rate:.2f}", "")
         for ratio, target in section.targets.items():
             value = report["ratios"][ratio]
-            verdict = "[green]met[/]" if value >= target else "[red]missed[/]"
-            table.add_row(ratio, f"{value:.2f}", f">= {target:.2f} {verdict}")
+            verdict = "[green]met[/]" if target.met(value) else "[red]missed[/]"
+            table.add_row(ratio, f"{value:.2f}", f"{target} {verdict}")
         for label, value in figures.items():
             if label not in NOT_SHOWN and isinstance(value, int | float | str):
                 table.add_row(label.replace("_", " "), f"{value:.1f}" if isinstance(value, float) else str(value), "")
@@ -481,7 +513,7 @@ async def measure_bare(context: BenchContext, shape: Shape) -> Run:
 
 
 @bench_section("departures", "Departures against bare Temporal",
-               targets={"departure_vs_bare_temporal": DEPARTURE_TARGET})
+               targets={"departure_vs_bare_temporal": Target(at_least=DEPARTURE_TARGET)})
 async def departures_section(context: BenchContext) -> SectionResult:
     store = Store.from_url(f"sqlite+aiosqlite:///{context.workdir / 'departures.db'}")
     context.stack.push_async_callback(store.close)
@@ -517,6 +549,10 @@ async def departures_section(context: BenchContext) -> SectionResult:
     }
 
 
+# -- sections of their own modules, which import the above (so here, not at the top) ----------------------------
+
+from predeparture import bench_api  # noqa: E402, F401 - registers the `api` section
+
 # -- the command (after the sections, so its help names them) ------------------------------------------------
 
 
@@ -540,4 +576,8 @@ def bench_command(
 
 
 if __name__ == "__main__":
-    typer.run(bench_command)
+    # Run as `python -m predeparture.bench`, this file is __main__, while the sections of other modules register
+    # with the imported `predeparture.bench`: its command is the one that knows every section.
+    from predeparture.bench import bench_command as every_section
+
+    typer.run(every_section)
