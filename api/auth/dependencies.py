@@ -27,8 +27,9 @@ bearer_token = OAuth2PasswordBearer(
 BearerToken = Annotated[str | None, Depends(bearer_token)]
 
 
-def authority(request: Request, context: Context) -> Authority:
-    """The app's one Authority (its signing key, its cache of checked tokens), made on first use."""
+async def authority(request: Request, context: Context) -> Authority:
+    """The app's one Authority (its signing key, its cache of checked tokens), made on first use. async, so it
+    runs on the event loop: a sync dependency would send every request through a worker thread."""
     state = request.app.state
     made: tuple[object, Authority] | None = getattr(state, "auth_authority", None)
     if made is None or made[0] is not context:

