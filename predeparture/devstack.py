@@ -120,6 +120,9 @@ async def dev_server(
         "--port", str(port),
         "--namespace", namespace,
         "--log-level", "warn",
+        # A stopping worker's open polls are cancelled, so the server hands no task to a worker that is gone:
+        # without it, a task matched to such a poll waits out its timeout (minutes) after `dev` restarts.
+        "--dynamic-config-value", "frontend.enableCancelWorkerPollsOnShutdown=true",
     ]
     command += ["--ui-port", str(ui_port), "--ui-ip", host] if ui_port is not None else ["--headless"]
     with log_path.open("ab") as output:

@@ -44,7 +44,8 @@ def test_demo_without_a_running_stack_starts_one_and_prints_one_json_object(tmp_
     assert done.returncode == 0, done.stderr[-2000:]
     outcome = json.loads(done.stdout)
     assert outcome["cases"] == 1 and sum(outcome["final_states"].values()) == 1
-    assert outcome["final_states"] == {"departed": 1}
+    # One family of the day's seed: it flies, unless the simulated authority refuses it or a check defers it.
+    assert set(outcome["final_states"]) <= {"departed", "refused", "deferred"}
 
 
 def test_dev_serves_the_api_with_demo_logins_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:

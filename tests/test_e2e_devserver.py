@@ -107,7 +107,7 @@ class Stack:
         assert self.client is not None
         partners = build_partners(PartnerAdapters(), FAST)
         worker = build_worker(self.client, self.task_queue, self.store, partners,
-                              graceful_shutdown_timeout=timedelta(seconds=2))
+                              graceful_shutdown_timeout=timedelta(seconds=2), disable_eager_activity_execution=True)
         async with worker, CallbackPump(self.client, partners.callback_sources()).running():
             yield partners
 
