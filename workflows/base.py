@@ -26,7 +26,9 @@ T = TypeVar("T")
 # Infrastructure failures retry for as long as it takes; business rejections are non-retryable at the source.
 PARTNER_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2.0,
                             maximum_interval=timedelta(minutes=10))
-CALL_TIMEOUT = timedelta(minutes=2)
+# A call lost with its worker (killed, restarted) is retried once this passes, so it is kept short: partner calls
+# answer in seconds, and a partner that needs longer answers later by callback or when polled.
+CALL_TIMEOUT = timedelta(seconds=30)
 
 
 class DepartureRefused(Exception):
