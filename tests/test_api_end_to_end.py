@@ -112,6 +112,8 @@ async def test_a_departure_from_case_creation_to_arrival_manifest_through_the_ap
     await permit_office.call("POST", f"/callbacks/exit-permits/{reference}", 202, json=decision)
     await permit_office.call("POST", f"/callbacks/exit-permits/{reference}", 202, json=decision)
 
+    # The answer reaches the store through the workflow: wait for it, minutes not the weeks a poll would take.
+    await until(lambda t: step(t, "exit_permit")["state"] == "done", every=timedelta(minutes=1), limit=120)
     permit = next(r for r in await world.store.step_records(case_id) if r.key == "exit_permit")
     assert permit.document_number == "EP-2026-0042", "issued by the callback, weeks before a poll would see it"
 
