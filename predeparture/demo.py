@@ -13,7 +13,7 @@ import logging
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
@@ -134,26 +134,45 @@ async def attend_until_settled(
     timeout: float | None,
     on_progress: ProgressCallback | None = None,
 ) -> int:
-    """Submit due medical results every second until every departure is terminal; returns how many are."""
+    """Submit due medical results every second until every departure is terminal, or `timeout` seconds have
+    passed, or every one still open waits for something after that (a family found unfit flies a day later:
+    nobody needs to watch it for a day). Returns how many are terminal."""
     loop = asyncio.get_running_loop()
     deadline = None if timeout is None else loop.time() + timeout
+    by = None if timeout is None else datetime.now(UTC) + timedelta(seconds=timeout)
     limit = asyncio.Semaphore(CONCURRENT_CALLS)
     settled: set[str] = set()
+    waiting_longer: set[str] = set()
 
     async def attend(handle: Departure) -> None:
         async with limit:
             state = await _attend_once(player, handle)
-        if state is not None and state.is_terminal:
+        if state is None:
+            return
+        if state.is_terminal:
             settled.add(handle.id)
+        if by is not None and waits_beyond(state, by):
+            waiting_longer.add(handle.id)
+        else:
+            waiting_longer.discard(handle.id)
 
     while True:
         if on_progress is not None:
             on_progress(len(settled), len(handles))
-        if len(settled) == len(handles) or (deadline is not None and loop.time() >= deadline):
+        if len(settled | waiting_longer) == len(handles) or (deadline is not None and loop.time() >= deadline):
             return len(settled)
         await asyncio.gather(*(attend(h) for h in handles if h.id not in settled))
         if len(settled) < len(handles):
             await asyncio.sleep(ATTEND_EVERY_SECONDS)
+
+
+def waits_beyond(state: DepartureState, moment: datetime) -> bool:
+    """An open departure whose next move is after `moment`: its flight leaves later, or it is deferred past it."""
+    if state.is_terminal:
+        return False
+    if state.booking is not None and state.booking.departs_at > moment:
+        return True
+    return state.not_before is not None and datetime.combine(state.not_before, time.min, UTC) > moment
 
 
 async def _attend_once(player: ClinicPlayer, handle: Departure) -> DepartureState | None:

@@ -51,9 +51,7 @@ FAST = SimulatorSettings(
     flight_min_lead=timedelta(seconds=20), flight_exact_lead=True, flight_spread_days=0, no_seats_rate=0,
 )
 POLICY = demo_policy().model_copy(update={"partner_poll_interval": timedelta(seconds=2)})
-DEPART_WITHIN_SECONDS = 120.0
-# A task handed to a worker as it stops comes back when that worker's long poll expires, about a minute later.
-AFTER_RESTART_SECONDS = 150.0
+DEPART_WITHIN_SECONDS = 120.0  # they need about 30 s; the rest is for a busy machine
 
 
 def free_port() -> int:
@@ -227,7 +225,7 @@ async def test_departures_carry_on_after_the_worker_and_the_server_restart(tmp_p
         async with stack.worker():
             await until_quiet(stack.handles(families),
                               steps_done(Step.EXIT_PERMIT, Step.TRAVEL_DOCUMENT, Step.ORIENTATION),
-                              timeout=AFTER_RESTART_SECONDS)
+                              timeout=DEPART_WITHIN_SECONDS)
     # The server stops, and starts again on the same database file: the departures are still there and finish.
     async with stack.server(), stack.worker():
         handles = stack.handles(families)
