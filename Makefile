@@ -6,8 +6,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_CASES ?= 12
 
-# WeasyPrint renders with Pango and needs fonts (Noto, for Arabic script too); installed from Debian when missing.
-SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fontconfig fonts-noto-core
+# WeasyPrint renders with Pango and needs fonts (Noto, for Arabic script too); poppler-utils' pdftoppm and pdftotext
+# let the tests look at the PDFs. Installed from Debian when missing.
+SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fontconfig fonts-noto-core poppler-utils
 
 .PHONY: install system-packages run test bench clean
 

@@ -23,6 +23,9 @@ class DestinationPolicy(BaseModel):
     )
     boarding_letter_validity_days: int = Field(default=365, ge=1, description="US boarding letter")
     unfit_deferral_days: int = Field(default=14, ge=1, description="how long a family waits after an unfit check")
+    official_language: str = Field(
+        default="en", description="the language documents for the destination's officials and reception teams use"
+    )
     partner_poll_interval: timedelta = Field(
         default=timedelta(hours=24), description="how often a slow partner (permit authority, issuer) is asked for news"
     )

@@ -8,6 +8,7 @@ from typing import Any
 from domain.audit import AuditEvent
 from domain.case import Case, Destination, Passport, Person
 from domain.departure import BookingRecord
+from domain.documents import movement_id
 from domain.medical import MedicalFile
 from domain.partner_messages import FlightBooking
 from domain.steps import StepRecord
@@ -51,6 +52,7 @@ BOOKING_FIELDS = (
     "attempt",
     "booking_ref",
     "flight_number",
+    "movement_id",
     "departs_at",
     "arrives_at",
     "origin",
@@ -181,6 +183,7 @@ def booking_row(case_id: str, record: BookingRecord, now: datetime) -> Row:
         "attempt": record.attempt,
         "booking_ref": flight.booking_ref,
         "flight_number": flight.flight_number,
+        "movement_id": movement_id(flight.flight_number, flight.departs_at.date()),
         "departs_at": flight.departs_at,
         "arrives_at": flight.arrives_at,
         "origin": flight.origin,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from store.types import JsonDocument, UtcDateTime
@@ -113,6 +113,7 @@ class BookingRow(Base):
     attempt: Mapped[int] = mapped_column(Integer)
     booking_ref: Mapped[str] = mapped_column(String(64))
     flight_number: Mapped[str] = mapped_column(String(32))
+    movement_id: Mapped[str | None] = mapped_column(String(ID), index=True, doc="domain.documents.movement_id")
     departs_at: Mapped[datetime]
     arrives_at: Mapped[datetime]
     origin: Mapped[str] = mapped_column(String(64))
@@ -124,19 +125,38 @@ class BookingRow(Base):
 
 
 class DocumentRow(Base):
-    """A generated document (manifest, travel letter); versions of the same document supersede each other."""
+    """One version of a generated document. Versions of the same subject (a family's travel pack, a movement's
+    manifest for one organisation) supersede each other; the PDF itself is in `document_contents`."""
 
     __tablename__ = "documents"
+    __table_args__ = (UniqueConstraint("subject", "version"),)
 
-    document_id: Mapped[str] = mapped_column(String(ID), primary_key=True)
-    case_id: Mapped[str | None] = mapped_column(case_fk(), index=True, doc="empty for documents about a movement")
+    document_id: Mapped[str] = mapped_column(String(ID), primary_key=True, doc="the reference printed on the paper")
+    subject: Mapped[str] = mapped_column(String(255), index=True)
     kind: Mapped[str] = mapped_column(String(64))
     version: Mapped[int] = mapped_column(Integer)
+    case_id: Mapped[str | None] = mapped_column(case_fk(), index=True, doc="empty for documents about a movement")
+    person_id: Mapped[str | None] = mapped_column(String(ID))
+    movement_id: Mapped[str | None] = mapped_column(String(ID), index=True)
+    organisation_id: Mapped[str | None] = mapped_column(String(ID), index=True, doc="the receiving organisation")
+    languages: Mapped[list[str]]
     sha256: Mapped[str] = mapped_column(String(64))
-    storage_path: Mapped[str] = mapped_column(Text)
+    size: Mapped[int] = mapped_column(Integer)
+    fingerprint: Mapped[str] = mapped_column(String(64), doc="of the content alone, so a repeat adds no version")
+    content: Mapped[dict[str, Any]] = mapped_column(doc="the domain.documents.DocumentToRender it was rendered from")
+    issued_at: Mapped[datetime]
     generated_by: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime]
     superseded_by: Mapped[str | None] = mapped_column(String(ID))
+
+
+class DocumentContentRow(Base):
+    """The PDF bytes, by their SHA-256: identical renderings are stored once."""
+
+    __tablename__ = "document_contents"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    pdf: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class AuditRow(Base):

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import TypeVar, cast
 
 from sqlalchemy import Table, case, delete, func, literal, or_, select, update
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from domain.audit import AuditEvent
@@ -57,6 +58,10 @@ class Store:
 
     async def close(self) -> None:
         await self._engine.dispose()
+
+    @property
+    def dialect(self) -> Dialect:
+        return self._engine.dialect
 
     def session(self) -> AsyncSession:
         """A session for the read repositories of other areas (api/<area>/repository.py): `async with`."""

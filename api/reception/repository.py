@@ -6,16 +6,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, and_, func, or_, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import Select, and_, or_, select
 
 from api.context import ApiContext
 from domain.case import FunctionalNeed
-from domain.departure import BookingStatus, Phase
-from domain.medical import MedicalFile
-from store.models import BookingRow, CaseRow, MedicalResultRow, PersonRow
+from domain.departure import BookingStatus
+from store.models import BookingRow, CaseRow, PersonRow
+from store.rosters import GONE, functional_needs, latest_booking
 
-GONE = (Phase.CANCELLED.value, Phase.REFUSED.value)
 
 
 @dataclass(frozen=True)
@@ -27,10 +25,7 @@ class ArrivalRows:
 
 
 def _arrivals(org_id: str, arriving_after: datetime) -> Select[tuple[CaseRow, BookingRow]]:
-    other = aliased(BookingRow)
-    latest = (
-        select(func.max(other.attempt)).where(other.case_id == CaseRow.case_id).correlate(CaseRow).scalar_subquery()
-    )
+    latest = latest_booking(CaseRow.case_id)
     return (
         select(CaseRow, BookingRow)
         .join(BookingRow, and_(BookingRow.case_id == CaseRow.case_id, BookingRow.attempt == latest))
@@ -57,23 +52,13 @@ async def arrivals(context: ApiContext, org_id: str, arriving_after: datetime, l
         people = await session.scalars(
             select(PersonRow).where(PersonRow.case_id.in_(ids)).order_by(PersonRow.case_id, PersonRow.position)
         )
-        # Only the functional needs are taken from a medical file (the assessment and the fitness check can add
-        # wheelchair or oxygen); findings and TB class stay here and go no further.
-        medical = await session.execute(
-            select(MedicalResultRow.person_id, MedicalResultRow.payload).where(MedicalResultRow.case_id.in_(ids))
-        )
-        assessed = {person_id: MedicalFile.model_validate(payload).functional_needs()
-                    for person_id, payload in medical}
         by_case: dict[str, list[PersonRow]] = {}
         for person in people:
             by_case.setdefault(person.case_id, []).append(person)
+        everyone = [p for travellers in by_case.values() for p in travellers]
+        needs = await functional_needs(session, everyone)
     out = []
     for case, booking in found:
         travellers = by_case.get(case.case_id, [])
-        needs = {
-            person.person_id: sorted({*map(FunctionalNeed, person.functional_needs),
-                                      *assessed.get(person.person_id, [])})
-            for person in travellers
-        }
-        out.append(ArrivalRows(case, booking, travellers, needs))
+        out.append(ArrivalRows(case, booking, travellers, {p.person_id: needs[p.person_id] for p in travellers}))
     return out
