@@ -1,0 +1,124 @@
+"""Documents to PDF/A-3u: tagged, fonts embedded, and the same bytes for the same input.
+
+Nothing in the output comes from the clock or from chance: the dates in the metadata are the header's issue time
+and the file identifier is derived from the document's reference, so an activity retried after its answer was lost
+stores the very same file. `DocumentRenderer` keeps WeasyPrint (CPU-bound, seconds for a long manifest) off the
+event loop, in worker processes that each keep one font configuration for their lifetime."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+
+from weasyprint import HTML
+from weasyprint.document import Document
+from weasyprint.pdf.metadata import DocumentMetadata
+from weasyprint.text.fonts import FontConfiguration
+from weasyprint.urls import URLFetcher
+
+from documents.html import TEMPLATES, Composed, compose, document_html, page
+from domain.documents import DocumentKind, DocumentToRender
+
+PDF_OPTIONS = {"pdf_variant": "pdf/a-3u", "pdf_tags": True}
+
+# Built once per process: loading and matching fonts is much of the cost of a short document.
+FONT_CONFIG = FontConfiguration()
+# Templates reference nothing but data: URIs (the QR code); no file or network read can sneak into a document.
+URL_FETCHER = URLFetcher(allowed_protocols={"data"})
+
+# A manifest prints "page X of Y" and runs its own header in the page margins, which count the pages of the
+# whole layout: it is laid out on its own, never with other documents.
+ALONE = frozenset({DocumentKind.ARRIVAL_MANIFEST})
+
+
+def pdf_identifier(document: DocumentToRender) -> bytes:
+    return hashlib.md5(document.header.reference.encode(), usedforsecurity=False).hexdigest().encode()
+
+
+def _html(source: str) -> HTML:
+    return HTML(string=source, base_url=TEMPLATES.as_uri() + "/", url_fetcher=URL_FETCHER)
+
+
+def render_pdf(document: DocumentToRender) -> bytes:
+    pdf = _html(document_html(document)).write_pdf(
+        font_config=FONT_CONFIG, pdf_identifier=pdf_identifier(document), **PDF_OPTIONS)
+    assert pdf is not None
+    return pdf
+
+
+def metadata_of(composed: Composed) -> DocumentMetadata:
+    """What `render_pdf` reads from a document's <head>, for a document cut out of a shared layout."""
+    meta = composed.meta
+    return DocumentMetadata(title=composed.title, authors=[meta["author"]], created=meta["dcterms.created"],
+                            modified=meta["dcterms.modified"], lang=composed.primary.code)
+
+
+def _split(rendered: Document, anchors: list[str]) -> list[Document]:
+    starts = []
+    for anchor in anchors:
+        starts.append(next(i for i, p in enumerate(rendered.pages) if anchor in p.anchors))
+    ends = [*starts[1:], len(rendered.pages)]
+    return [rendered.copy(rendered.pages[start:end]) for start, end in zip(starts, ends, strict=True)]
+
+
+def _render_together(documents: list[DocumentToRender]) -> list[bytes]:
+    anchors = [f"document-{index}" for index in range(len(documents))]
+    composed = [compose(document, anchor) for document, anchor in zip(documents, anchors, strict=True)]
+    rendered = _html(page(composed)).render(font_config=FONT_CONFIG, **PDF_OPTIONS)
+    outputs = []
+    for document, piece, pieces_composed in zip(documents, _split(rendered, anchors), composed, strict=True):
+        piece.metadata = metadata_of(pieces_composed)
+        pdf = piece.write_pdf(pdf_identifier=pdf_identifier(document), **PDF_OPTIONS)
+        assert pdf is not None
+        outputs.append(pdf)
+    return outputs
+
+
+def render_batch(documents: list[DocumentToRender]) -> list[bytes]:
+    """Each document as its own file, in the order given; those that can share a layout are laid out in one pass
+    (a family's certificates cost little more than one), then cut apart page by page."""
+    together = [i for i, d in enumerate(documents) if d.header.kind not in ALONE]
+    outputs: dict[int, bytes] = {}
+    if len(together) > 1:
+        outputs.update(zip(together, _render_together([documents[i] for i in together]), strict=True))
+    for index, document in enumerate(documents):
+        if index not in outputs:
+            outputs[index] = render_pdf(document)
+    return [outputs[index] for index in range(len(documents))]
+
+
+def _warm() -> None:
+    """Run in each new worker process: the font configuration exists from import; one tiny layout loads the fonts."""
+    _html("<p>.</p>").render(font_config=FONT_CONFIG)
+
+
+class DocumentRenderer:
+    """Renders off the event loop, in `processes` worker processes started on first use. Spawned, not forked:
+    the caller is a Temporal worker whose threads a fork would copy mid-flight."""
+
+    def __init__(self, processes: int = 2) -> None:
+        if processes < 1:
+            raise ValueError("processes: at least one")
+        self._processes = processes
+        self._pool: ProcessPoolExecutor | None = None
+
+    def _executor(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(max_workers=self._processes,
+                                             mp_context=multiprocessing.get_context("spawn"), initializer=_warm)
+        return self._pool
+
+    async def render(self, document: DocumentToRender) -> bytes:
+        return await asyncio.get_running_loop().run_in_executor(self._executor(), render_pdf, document)
+
+    async def render_batch(self, documents: list[DocumentToRender]) -> list[bytes]:
+        if not documents:
+            return []
+        return await asyncio.get_running_loop().run_in_executor(self._executor(), render_batch, documents)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None

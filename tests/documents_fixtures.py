@@ -1,0 +1,178 @@
+"""Sample documents of every kind, fixed in time, so a rendering is the same on every run and every machine.
+
+The family is an Afghan family of five resettled to Winnipeg through Istanbul: a transit, an escort, a wheelchair,
+a TB class B1 traveller screened before the flight. Its medical file holds findings and a TB class, which only the
+medical summary may print (see MEDICAL_SECRETS)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from domain.case import FunctionalNeed, Relationship, Sex
+from domain.documents import (
+    ChangeKind,
+    ChecklistItem,
+    DocumentHeader,
+    DocumentKind,
+    DocumentToRender,
+    Escort,
+    EscortKind,
+    FitnessCertificateContent,
+    FlightLeg,
+    Issuer,
+    ItineraryContent,
+    Journey,
+    ManifestChange,
+    ManifestContent,
+    ManifestPassenger,
+    MedicalSummaryContent,
+    OrientationRecord,
+    TravelPackContent,
+    Traveller,
+    document_reference,
+    document_subject,
+    movement_id,
+)
+from domain.medical import AssessmentResult, FitnessResult, MedicalFile, ScreeningResult, TbClass
+from domain.steps import Step, StepState
+
+ISSUED_AT = datetime(2026, 3, 2, 9, 15, tzinfo=UTC)
+ISSUER = Issuer(organisation_id="org_iom_kabul", name="IOM Resettlement Office Islamabad")
+CASE_ID = "case_5f2a9c0d1e3b4a67"
+CASE_REFERENCE = "ISB-2026-0417"
+# What the medical summary prints and no other document may.
+FINDING = "Healed pulmonary scar, sputum culture negative"
+MEDICAL_SECRETS = (FINDING, "B1", "culture")
+
+LEGS = [
+    FlightLeg(flight_number="TK711", origin="ISB", destination="IST", departs_at=datetime(2026, 3, 10, 4, 5, tzinfo=UTC),
+              arrives_at=datetime(2026, 3, 10, 9, 50, tzinfo=UTC)),
+    FlightLeg(flight_number="TK17", origin="IST", destination="YYZ", departs_at=datetime(2026, 3, 10, 11, 40, tzinfo=UTC),
+              arrives_at=datetime(2026, 3, 10, 22, 35, tzinfo=UTC)),
+]
+
+PEOPLE = [
+    ("per_01a", "Mariam", "Haidari", date(1986, 3, 14), Sex.FEMALE, Relationship.PRINCIPAL, "P4410273", []),
+    ("per_02b", "Ahmad", "Haidari", date(1983, 11, 2), Sex.MALE, Relationship.SPOUSE, "P4410274",
+     [FunctionalNeed.WHEELCHAIR]),
+    ("per_03c", "Zahra", "Haidari", date(2015, 6, 1), Sex.FEMALE, Relationship.CHILD, None, []),
+    ("per_04d", "Omid", "Haidari", date(2017, 9, 23), Sex.MALE, Relationship.CHILD, "P4410276", []),
+    ("per_05e", "Gul", "Rahimi", date(1950, 1, 1), Sex.FEMALE, Relationship.PARENT, "P4410277",
+     [FunctionalNeed.OXYGEN, FunctionalNeed.FOLLOW_UP]),
+]
+
+
+def travellers(count: int = 5) -> list[Traveller]:
+    return [Traveller(person_id=pid, given_name=given, family_name=family, date_of_birth=born, sex=sex,
+                      nationality="AFG", relationship=relationship, travel_document_number=document,
+                      functional_needs=needs)
+            for pid, given, family, born, sex, relationship, document, needs in PEOPLE[:count]]
+
+
+def journey(legs: list[FlightLeg] | None = None) -> Journey:
+    return Journey(booking_ref="BK7Q2M", legs=legs or LEGS,
+                   escorts=[Escort(kind=EscortKind.OPERATIONAL), Escort(kind=EscortKind.MEDICAL, for_person_id="per_05e")],
+                   special_service_requests=["WCHR", "MEDA"])
+
+
+def header(kind: DocumentKind, languages: list[str], subject: str, version: int = 1) -> DocumentHeader:
+    reference = document_reference(subject, version)
+    return DocumentHeader(reference=reference, kind=kind, version=version, issued_at=ISSUED_AT, issuer=ISSUER,
+                          verify_url=f"https://documents.example.org/verify/{reference}", languages=languages)
+
+
+def medical_files() -> list[MedicalFile]:
+    grandmother = "per_05e"
+    return [
+        MedicalFile(person_id=grandmother,
+                    assessment=AssessmentResult(person_id=grandmother, exam_date=date(2026, 1, 20), tb_class=TbClass.B1,
+                                                findings=FINDING, functional_needs=[FunctionalNeed.OXYGEN],
+                                                examined_by="panel_physician_17"),
+                    screening=ScreeningResult(person_id=grandmother, screened_on=date(2026, 2, 24), cleared=True,
+                                              findings="Chest X-ray stable", examined_by="panel_physician_17"),
+                    fitness=FitnessResult(person_id=grandmother, checked_at=datetime(2026, 3, 8, 10, 0, tzinfo=UTC),
+                                          fit=True, functional_needs=[FunctionalNeed.OXYGEN],
+                                          findings="SpO2 91% at rest", examined_by="clinic_isb")),
+        MedicalFile(person_id="per_01a",
+                    assessment=AssessmentResult(person_id="per_01a", exam_date=date(2026, 1, 20), tb_class=TbClass.NONE,
+                                                examined_by="panel_physician_17")),
+    ]
+
+
+def travel_pack(languages: list[str], people: int = 5) -> DocumentToRender:
+    checklist = [ChecklistItem(step=Step.EXIT_PERMIT, state=StepState.DONE, valid_until=date(2026, 6, 30)),
+                 *[ChecklistItem(step=Step.TRAVEL_DOCUMENT, person_id=t.person_id, state=StepState.DONE,
+                                 valid_until=date(2027, 3, 1)) for t in travellers(people)],
+                 ChecklistItem(step=Step.ORIENTATION, state=StepState.DONE, valid_until=date(2026, 3, 28)),
+                 ChecklistItem(step=Step.FITNESS_TO_TRAVEL, person_id="per_02b", state=StepState.SCHEDULED),
+                 ChecklistItem(step=Step.FLIGHT_BOOKING, state=StepState.DONE)]
+    content = TravelPackContent(case_id=CASE_ID, case_reference=CASE_REFERENCE, destination_country="CA",
+                                destination_city="Winnipeg", travellers=travellers(people), journey=journey(),
+                                checklist=checklist,
+                                orientation=OrientationRecord(completed_on=date(2026, 2, 26), reference="PDO-ISB-0226",
+                                                              language="fa"))
+    subject = document_subject(DocumentKind.TRAVEL_PACK, case_id=CASE_ID)
+    return DocumentToRender(header=header(DocumentKind.TRAVEL_PACK, languages, subject), content=content)
+
+
+def itinerary(languages: list[str]) -> DocumentToRender:
+    content = ItineraryContent(case_id=CASE_ID, case_reference=CASE_REFERENCE, travellers=travellers(),
+                               journey=journey())
+    subject = document_subject(DocumentKind.FLIGHT_ITINERARY, case_id=CASE_ID)
+    return DocumentToRender(header=header(DocumentKind.FLIGHT_ITINERARY, languages, subject), content=content)
+
+
+def fit_to_travel(languages: list[str], index: int = 4, fit: bool = True) -> DocumentToRender:
+    traveller = travellers()[index]
+    content = FitnessCertificateContent(case_id=CASE_ID, traveller=traveller, flight=LEGS[0], fit=fit,
+                                        checked_at=datetime(2026, 3, 8, 10, 0, tzinfo=UTC), examined_by="clinic_isb")
+    subject = document_subject(DocumentKind.FIT_TO_TRAVEL, case_id=CASE_ID, person_id=traveller.person_id)
+    return DocumentToRender(header=header(DocumentKind.FIT_TO_TRAVEL, languages, subject), content=content)
+
+
+def medical_summary(languages: list[str]) -> DocumentToRender:
+    content = MedicalSummaryContent(case_id=CASE_ID, case_reference=CASE_REFERENCE, travellers=travellers(),
+                                    files=medical_files())
+    subject = document_subject(DocumentKind.MEDICAL_SUMMARY, case_id=CASE_ID)
+    return DocumentToRender(header=header(DocumentKind.MEDICAL_SUMMARY, languages, subject), content=content)
+
+
+GIVEN = ["Mariam", "Ahmad", "Zahra", "Omid", "Gul", "Farid", "Layla", "Yusuf", "Nadia", "Karim", "Samira", "Bilal"]
+FAMILY = ["Haidari", "Rahimi", "Sultani", "Noori", "Karimi", "Azizi", "Ahmadzai", "Popal", "Wardak", "Safi"]
+SHAPE = [Relationship.PRINCIPAL, Relationship.SPOUSE, Relationship.CHILD, Relationship.CHILD, Relationship.PARENT]
+
+
+def passengers(count: int) -> list[ManifestPassenger]:
+    """`count` passengers in families of up to five, ordered by case, as a roster lists them."""
+    found = []
+    for n in range(count):
+        family, member = divmod(n, len(SHAPE))
+        needs = [FunctionalNeed.WHEELCHAIR] if n % 17 == 4 else ([FunctionalNeed.FOLLOW_UP] if n % 23 == 1 else [])
+        found.append(ManifestPassenger(
+            case_id=f"case_{family:016x}", case_reference=f"ISB-2026-{family + 1000:04d}", person_id=f"per_{n:016x}",
+            given_name=GIVEN[n % len(GIVEN)], family_name=FAMILY[family % len(FAMILY)],
+            date_of_birth=date(1950 + n % 60, 1 + n % 12, 1 + n % 28), sex=Sex.FEMALE if n % 2 == 0 else Sex.MALE,
+            nationality="AFG", relationship=SHAPE[member], functional_needs=needs))
+    return found
+
+
+def manifest(languages: list[str], count: int = 12, version: int = 1, final: bool = False) -> DocumentToRender:
+    flight = LEGS[-1]
+    movement = movement_id(flight.flight_number, flight.departs_at.date())
+    people = passengers(count)
+    changes = [] if version == 1 else [
+        ManifestChange(change=ChangeKind.ADDED, case_id=people[-1].case_id, person_id=people[-1].person_id),
+        ManifestChange(change=ChangeKind.CHANGED, case_id=people[0].case_id, person_id=people[0].person_id,
+                       fields=["date_of_birth", "functional_needs"]),
+        ManifestChange(change=ChangeKind.REMOVED, case_id="case_00000000000000ff", person_id="per_00000000000000ff"),
+    ]
+    content = ManifestContent(movement_id=movement, organisation_id="org_reception_mb", flight=flight,
+                              destination_city="Winnipeg", passengers=people, changes=changes, final=final)
+    subject = document_subject(DocumentKind.ARRIVAL_MANIFEST, movement=movement, organisation_id="org_reception_mb")
+    return DocumentToRender(header=header(DocumentKind.ARRIVAL_MANIFEST, languages, subject, version), content=content)
+
+
+def every_kind(languages: list[str]) -> dict[str, DocumentToRender]:
+    return {"travel_pack": travel_pack(languages), "flight_itinerary": itinerary(languages),
+            "fit_to_travel": fit_to_travel(languages), "medical_summary": medical_summary(languages),
+            "arrival_manifest": manifest(languages, version=2, final=True)}
