@@ -119,6 +119,20 @@ class ApiSettings(BaseModel):
     )
 
 
+class DocumentSettings(BaseModel):
+    """The papers a departure issues: where their QR codes point, how many processes render them, and who signs
+    the arrival manifests."""
+
+    public_base_url: str = Field(
+        default="http://127.0.0.1:8000", description="the API's public address; each paper's QR code opens "
+        "<this>/verify/<reference>"
+    )
+    render_processes: int = Field(default=2, ge=1, description="worker processes rendering PDFs, fonts loaded once each")
+    manifest_issuer_id: str = Field(default="org_movement_operations", min_length=1,
+                                    description="the organisation issuing arrival manifests")
+    manifest_issuer_name: str = Field(default="Movement operations", min_length=1, description="printed as issuer")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="PREDEPARTURE_", env_nested_delimiter="__", env_file=".env", extra="ignore"
@@ -137,6 +151,7 @@ class Settings(BaseSettings):
     simulator: SimulatorSettings = Field(default_factory=SimulatorSettings)
     policy: PolicyBook = Field(default_factory=PolicyBook)
     api: ApiSettings = Field(default_factory=ApiSettings)
+    documents: DocumentSettings = Field(default_factory=DocumentSettings)
 
     def resolved_database_url(self) -> str:
         if self.database_url:

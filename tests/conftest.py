@@ -10,11 +10,15 @@ import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import asyncpg
 import pytest
 import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
+
+if TYPE_CHECKING:
+    from documents.render import DocumentRenderer
 
 POSTGRES_ADMIN_DSN = os.environ.get("PREDEPARTURE_TEST_POSTGRES", "postgresql://127.0.0.1:5432/test")
 
@@ -74,6 +78,16 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=venv_binary("temporal-test-server"))
     yield env
     await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+def document_renderer() -> Iterator[DocumentRenderer]:
+    """One renderer for the session: its processes start on first use and load the fonts once."""
+    from documents.render import DocumentRenderer
+
+    renderer = DocumentRenderer(processes=2)
+    yield renderer
+    renderer.close()
 
 
 @pytest.fixture
