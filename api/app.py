@@ -52,8 +52,9 @@ def _include_routers(app: FastAPI) -> None:
     from api.auth.endpoints import router as auth
     from api.callbacks.endpoints import router as callbacks
     from api.cases.endpoints import router as cases
+    from api.documents.endpoints import router as documents
     from api.medical.endpoints import router as medical
     from api.reception.endpoints import router as reception
 
-    for router in (auth, cases, medical, reception, callbacks, audit):
+    for router in (auth, cases, medical, reception, callbacks, audit, documents):
         app.include_router(router)

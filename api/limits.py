@@ -31,6 +31,11 @@ class Bucket(StrEnum):
     CALLBACKS = "callbacks"
     MEDICAL_RESULTS = "medical_results"
     LOGIN = "login"  # counted per client address: the caller is not authenticated yet
+    VERIFY = "verify"  # public document verification, counted per client address: anyone may ask, no one may scan
+
+
+# ApiSettings has no field for it yet; an operator's setting of that name is honoured once it has.
+VERIFY_RATE = "60/minute"
 
 
 def _api_settings(app: Any) -> ApiSettings:
@@ -114,6 +119,7 @@ class RateLimits:
             Bucket.CALLBACKS: parse(settings.rate_limit_callbacks),
             Bucket.MEDICAL_RESULTS: parse(settings.rate_limit_medical_results),
             Bucket.LOGIN: parse(settings.rate_limit_login),
+            Bucket.VERIFY: parse(getattr(settings, "rate_limit_verify", VERIFY_RATE)),
         }
 
     async def check(self, bucket: Bucket, caller: str) -> None:
@@ -155,6 +161,16 @@ def login_rate_limited() -> Any:
     async def check(request: Request) -> None:
         address = request.client.host if request.client else "unknown"
         await rate_limits(request.app).check(Bucket.LOGIN, address)
+
+    return Depends(check)
+
+
+def address_rate_limited(bucket: Bucket) -> Any:
+    """For routes anyone may call without a token: counted per client address."""
+
+    async def check(request: Request) -> None:
+        address = request.client.host if request.client else "unknown"
+        await rate_limits(request.app).check(bucket, address)
 
     return Depends(check)
 
