@@ -74,9 +74,9 @@ async def manifest_pdf(context: ApiContext, principal: Principal, movement_id: s
 async def manifest_csv(context: ApiContext, principal: Principal, movement_id: str, organisation_id: str,
                        version: int | None) -> Download:
     """Rendered from the stored content, so every version's CSV says what its PDF says."""
-    from documents.manifest_csv import manifest_csv as render_csv  # the renderer is heavy; only this route needs it
-
     stored, _ = await _version(context, principal, movement_id, organisation_id, version)
+    from documents.manifest_csv import manifest_csv as render_csv  # the renderer package is heavy to import
+
     document, _ = await _content(context, stored)
     body = render_csv(document)
     await audit.record(context, principal, "manifest.downloaded", "document", stored.document_id,
