@@ -233,7 +233,8 @@ async def _worker(settings: Settings) -> None:
         await store.migrate()
         client = await connect(settings)
         partners = build_partners(settings.partners, settings.simulator)
-        running = build_worker(client, settings.temporal.task_queue, store, partners,
+        # The worker renders the papers in processes of its own, and stops them when it stops.
+        running = build_worker(client, settings.temporal.task_queue, store, partners, documents=settings.documents,
                                graceful_shutdown_timeout=WORKER_SHUTDOWN_GRACE)
         # Simulated partners live in this process, so only it can deliver their callbacks; real ones call the API.
         async with running, CallbackPump(client, partners.callback_sources()).running():

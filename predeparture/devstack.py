@@ -220,6 +220,7 @@ async def embedded_stack(settings: Settings, ui: bool = True, **worker_options: 
             client = await connect(settings)
             partners = build_partners(settings.partners, settings.simulator)
             worker_options.setdefault("graceful_shutdown_timeout", WORKER_SHUTDOWN_GRACE)
+            worker_options.setdefault("documents", settings.documents)
             worker = build_worker(client, settings.temporal.task_queue, store, partners, **worker_options)
             pump = CallbackPump(client, partners.callback_sources())
             async with worker, pump.running():

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import pytest
 import pytest_asyncio
@@ -26,6 +27,9 @@ from predeparture.worker import build_worker
 from store.repository import Store
 from tests.conftest import venv_binary
 from workflows.departure import DepartureWorkflow
+
+if TYPE_CHECKING:
+    from documents.render import DocumentRenderer
 
 TEST_KEY = bytes(range(32))  # a fixed key, so a committed history can be replayed
 
@@ -145,15 +149,17 @@ def simulator_settings() -> SimulatorSettings:
 
 
 @asynccontextmanager
-async def open_world(database_url: str, task_queue: str, simulator: SimulatorSettings) -> AsyncIterator[World]:
-    """A time-skipping server of its own, a migrated store, the simulators and a worker."""
+async def open_world(database_url: str, task_queue: str, simulator: SimulatorSettings,
+                     renderer: DocumentRenderer | None = None) -> AsyncIterator[World]:
+    """A time-skipping server of its own, a migrated store, the simulators and a worker (which renders with
+    `renderer`, or with processes of its own it stops with it)."""
     env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=venv_binary("temporal-test-server"))
     store = Store.from_url(database_url)
     await store.migrate()
     partners = build_partners(PartnerAdapters(), simulator)
     client = Client(**{**env.client.config(), "data_converter": data_converter("test", TEST_KEY)})
     try:
-        async with build_worker(client, task_queue, store, partners):
+        async with build_worker(client, task_queue, store, partners, renderer=renderer):
             world = World(env, client, store, partners, task_queue)
             yield world
             await world.stop_all()
@@ -163,8 +169,9 @@ async def open_world(database_url: str, task_queue: str, simulator: SimulatorSet
 
 
 @pytest_asyncio.fixture
-async def world(database_url: str, task_queue: str, simulator_settings: SimulatorSettings) -> AsyncIterator[World]:
+async def world(database_url: str, task_queue: str, simulator_settings: SimulatorSettings,
+                document_renderer: DocumentRenderer) -> AsyncIterator[World]:
     """One server per test: each test moves the clock by months, and a shared server carries one test's
-    skipped time and leftover timers into the next."""
-    async with open_world(database_url, task_queue, simulator_settings) as world:
+    skipped time and leftover timers into the next. The renderer's processes are the session's."""
+    async with open_world(database_url, task_queue, simulator_settings, document_renderer) as world:
         yield world

@@ -71,6 +71,7 @@ class DepartureWorkflow(FlightSteps):
             if not self.state.is_terminal and self._should_roll_over() and await self._settle_handlers():
                 self.state.runs += 1
                 workflow.continue_as_new(departure.model_copy(update={"state": self.state}))
+        await self.booking_papers_issued()
         await self._settle_handlers()
         return self.state
 
@@ -116,6 +117,7 @@ class DepartureWorkflow(FlightSteps):
                     continue
             reason = await self.pre_embarkation(booking)
             if reason is None:
+                await self.issue_boarding_papers()
                 await self.depart(booking)
                 return
             await self.compensate(reason, appointments=PRE_EMBARKATION)

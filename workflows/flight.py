@@ -8,6 +8,7 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
 from workflows.base import DepartureBase, rejection_code
+from workflows.paperwork import Paperwork
 from workflows.preparation import PreparationSteps
 
 with workflow.unsafe.imports_passed_through():
@@ -21,7 +22,7 @@ with workflow.unsafe.imports_passed_through():
 FLIGHT_POLL = timedelta(hours=1)
 
 
-class FlightSteps(PreparationSteps, DepartureBase):
+class FlightSteps(PreparationSteps, Paperwork, DepartureBase):
     def mark_lapsed(self) -> bool:
         """Steps whose validity no longer meets the others are set to be redone. False if there were none."""
         lapsed = plan_redo(self.state.steps.values(), self.earliest())
@@ -60,6 +61,7 @@ class FlightSteps(PreparationSteps, DepartureBase):
             record = BookingRecord(attempt=attempt, idempotency_key=m.flight_key(self.case.case_id, attempt),
                                    status=BookingStatus.BOOKED, booking=booking)
             await self.save(key, *self._pre_embarkation_keys(), bookings=[record])
+            self.issue_booking_papers(booking)
             return booking
         return None
 
@@ -156,11 +158,14 @@ class FlightSteps(PreparationSteps, DepartureBase):
         if booking is not None:
             records.append(BookingRecord(attempt=attempt, idempotency_key=m.flight_key(self.case.case_id, attempt),
                                          status=BookingStatus.CANCELLED, booking=booking))
-        if self.state.booking is not None and self.state.booking.booking_ref == getattr(booking, "booking_ref", None):
+        held = self.state.booking is not None and self.state.booking.booking_ref == getattr(booking, "booking_ref", None)
+        if held:
             self.state.booking = None
         key = Step.FLIGHT_BOOKING.value
         self.update_step(key, state=StepState.CANCELLED, reason=reason)
         await self.save(key, bookings=records, action="booking.cancelled")
+        if held and booking is not None:  # only a booking that was held can be on a manifest
+            await self.withdraw_from_manifest(booking)
 
     async def compensate(self, reason: str, appointments: frozenset[Step] = MEDICAL_STEPS) -> None:
         """Give back what the departure holds at partners: the booking, the orientation seat, open appointments."""
