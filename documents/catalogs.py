@@ -17,6 +17,10 @@ from domain.documents import SUPPORTED_LANGUAGES
 
 ROOT = Path(__file__).resolve().parent.parent
 KEYWORDS = {"_": None, "gettext": None, "N_": None}
+LANGUAGE_NAMES = {"en": "English", "fr": "French", "ar": "Arabic", "prs": "Dari (Afghan Persian, Persian script)"}
+HEADER = """# {language} wording of the predeparture documents.
+# Message ids are the English text. After changing a template, run `python -m documents.catalogs` to add or drop
+# messages here, then translate every new msgstr: a test fails while one is missing (English excepted)."""
 
 
 def used_messages() -> dict[str, list[tuple[str, int]]]:
@@ -46,7 +50,8 @@ def update(code: str, messages: dict[str, list[tuple[str, int]]]) -> Catalog:
     path = catalog_path(code)
     old = read_catalog(code) if path.exists() else Catalog(locale=BABEL_LOCALES[code], domain=DOMAIN)
     new = Catalog(locale=BABEL_LOCALES[code], domain=DOMAIN, project="predeparture documents",
-                  language_team=old.language_team, creation_date=old.creation_date, revision_date=old.revision_date)
+                  language_team=old.language_team, creation_date=old.creation_date, revision_date=old.revision_date,
+                  header_comment=HEADER.format(language=LANGUAGE_NAMES[code]), fuzzy=False)
     for message, places in messages.items():
         kept = old.get(message)
         new.add(message, kept.string if kept else "", locations=places)

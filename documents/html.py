@@ -69,12 +69,14 @@ def title_of(document: DocumentToRender, language: Language) -> str:
     return language.gettext(TITLES[document.header.kind])
 
 
-def compose(document: DocumentToRender, anchor: str | None = None) -> Composed:
+def compose(document: DocumentToRender, anchor: str | None = None, only: int | None = None) -> Composed:
+    """`only`: the index of the one part to compose, as a page of its own (what a naive renderer would lay out)."""
     langs = languages(document.header.languages)
     primary = langs[0]
     qr = qr_data_uri(document.header.verify_url)
     rendered_parts = []
-    for template, context in parts.parts_of(document):
+    every = parts.parts_of(document)
+    for template, context in every if only is None else [every[only]]:
         context = {"header": document.header, "content": document.content, **context}
         band = [environment(l.code).get_template("band.html").render(context, qr=qr) for l in langs]
         blocks = [environment(l.code).get_template(template).render(context) for l in langs]
@@ -94,13 +96,20 @@ def compose(document: DocumentToRender, anchor: str | None = None) -> Composed:
     return Composed(primary=primary, title=title, body=Markup(body), page_css=page_css, meta=meta)
 
 
-def page(composed: list[Composed]) -> str:
-    """The full HTML page holding one document, or several laid out together (the first one's head)."""
+def page(composed: list[Composed], inline_css: bool = True) -> str:
+    """The full HTML page holding one document, or several laid out together (the first one's head). Without
+    `inline_css` the page expects `documents.css` to be given beside it, parsed once per process."""
     first = composed[0]
     return environment(first.primary.code).get_template("page.html").render(
-        first=first, documents=composed, css=Markup(stylesheet()))
+        first=first, documents=composed, css=Markup(stylesheet()) if inline_css else None)
 
 
-def document_html(document: DocumentToRender) -> str:
-    return page([compose(document)])
+def document_html(document: DocumentToRender, inline_css: bool = True) -> str:
+    """The document as one standalone HTML page: what `render_pdf` lays out."""
+    return page([compose(document)], inline_css)
 
+
+
+def part_pages(document: DocumentToRender) -> list[str]:
+    """Each part of a document as a page of its own: the same HTML a part has inside the whole document."""
+    return [page([compose(document, only=index)]) for index in range(len(parts.parts_of(document)))]

@@ -76,7 +76,7 @@ class Language:
     def datetime(self, moment: datetime) -> str:
         """Date and clock time in UTC, said so: flights cross time zones and we hold no airport's zone."""
         in_utc = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
-        return f"{self.date(in_utc.date())}, {format_datetime(in_utc, 'HH:mm', tzinfo=UTC, locale=self.locale)} UTC"
+        return f"{self.date(in_utc.date())}{self.gettext(', ')}{self.time(in_utc)}"
 
     def time(self, moment: datetime) -> str:
         in_utc = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -9,7 +9,8 @@ import segno
 
 @lru_cache(maxsize=256)
 def qr_data_uri(url: str) -> str:
-    """An SVG data URI: vector, so it stays sharp at any print size, and the same URL always gives the same bytes.
+    """A PNG of one pixel per module, drawn without smoothing (`image-rendering: pixelated`), so it prints as sharp
+    squares at any size; a picture is embedded once however many pages show it, where an SVG is redrawn on each.
     Error correction M survives a fold or a smudge on paper carried through several airports."""
     code = segno.make(url, error="m", micro=False)
-    return code.svg_data_uri(scale=4, border=0, xmldecl=False, nl=False, dark="#000")
+    return code.png_data_uri(scale=1, border=0)

@@ -12,13 +12,13 @@ import hashlib
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 
-from weasyprint import HTML
+from weasyprint import CSS, HTML
 from weasyprint.document import Document
 from weasyprint.pdf.metadata import DocumentMetadata
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher
 
-from documents.html import TEMPLATES, Composed, compose, document_html, page
+from documents.html import TEMPLATES, Composed, compose, document_html, page, stylesheet
 from domain.documents import DocumentKind, DocumentToRender
 
 PDF_OPTIONS = {"pdf_variant": "pdf/a-3u", "pdf_tags": True}
@@ -27,6 +27,8 @@ PDF_OPTIONS = {"pdf_variant": "pdf/a-3u", "pdf_tags": True}
 FONT_CONFIG = FontConfiguration()
 # Templates reference nothing but data: URIs (the QR code); no file or network read can sneak into a document.
 URL_FETCHER = URLFetcher(allowed_protocols={"data"})
+# Parsed once per process too; pages are then written without it inline.
+STYLESHEET = CSS(string=stylesheet(), font_config=FONT_CONFIG, url_fetcher=URL_FETCHER)
 
 # A manifest prints "page X of Y" and runs its own header in the page margins, which count the pages of the
 # whole layout: it is laid out on its own, never with other documents.
@@ -42,8 +44,8 @@ def _html(source: str) -> HTML:
 
 
 def render_pdf(document: DocumentToRender) -> bytes:
-    pdf = _html(document_html(document)).write_pdf(
-        font_config=FONT_CONFIG, pdf_identifier=pdf_identifier(document), **PDF_OPTIONS)
+    pdf = _html(document_html(document, inline_css=False)).write_pdf(
+        font_config=FONT_CONFIG, stylesheets=[STYLESHEET], pdf_identifier=pdf_identifier(document), **PDF_OPTIONS)
     assert pdf is not None
     return pdf
 
@@ -66,7 +68,8 @@ def _split(rendered: Document, anchors: list[str]) -> list[Document]:
 def _render_together(documents: list[DocumentToRender]) -> list[bytes]:
     anchors = [f"document-{index}" for index in range(len(documents))]
     composed = [compose(document, anchor) for document, anchor in zip(documents, anchors, strict=True)]
-    rendered = _html(page(composed)).render(font_config=FONT_CONFIG, **PDF_OPTIONS)
+    rendered = _html(page(composed, inline_css=False)).render(
+        font_config=FONT_CONFIG, stylesheets=[STYLESHEET], **PDF_OPTIONS)
     outputs = []
     for document, piece, pieces_composed in zip(documents, _split(rendered, anchors), composed, strict=True):
         piece.metadata = metadata_of(pieces_composed)
