@@ -6,7 +6,13 @@ medical summary may print (see MEDICAL_SECRETS)."""
 
 from __future__ import annotations
 
+import io
+import subprocess
+import tempfile
 from datetime import UTC, date, datetime
+from functools import cache
+
+import pikepdf
 
 from domain.case import FunctionalNeed, Relationship, Sex
 from domain.documents import (
@@ -176,3 +182,40 @@ def every_kind(languages: list[str]) -> dict[str, DocumentToRender]:
     return {"travel_pack": travel_pack(languages), "flight_itinerary": itinerary(languages),
             "fit_to_travel": fit_to_travel(languages), "medical_summary": medical_summary(languages),
             "arrival_manifest": manifest(languages, version=2, final=True)}
+
+
+# -- rendering once per test session, and reading the PDFs back -------------------------------------------------
+
+LANGUAGE_CASES = {"en": ["en"], "fr": ["fr"], "ar": ["ar"], "prs": ["prs"], "prs+en": ["prs", "en"]}
+# Bidirectional controls pdftotext inserts around right-to-left runs; they are not text anyone reads.
+BIDI_CONTROLS = dict.fromkeys(map(ord, "\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"))
+
+
+@cache
+def rendered(kind: str, case: str) -> bytes:
+    """Each sample rendered once per session, whichever test file asks first."""
+    from documents.render import render_pdf
+
+    return render_pdf(every_kind(LANGUAGE_CASES[case])[kind])
+
+
+def pdf_text(pdf: bytes, first: int | None = None, last: int | None = None) -> str:
+    """What pdftotext reads, in layout mode: a table row stays one line."""
+    with tempfile.NamedTemporaryFile(suffix=".pdf") as file:
+        file.write(pdf)
+        file.flush()
+        pages = [*(["-f", str(first)] if first else []), *(["-l", str(last)] if last else [])]
+        done = subprocess.run(["pdftotext", "-layout", "-enc", "UTF-8", *pages, file.name, "-"],
+                              capture_output=True, check=True)
+    return done.stdout.decode("utf-8")
+
+
+def normalised(text: str) -> str:
+    """Lines with their words single-spaced and no bidi controls: what the golden files hold."""
+    lines = (" ".join(line.translate(BIDI_CONTROLS).split()) for line in text.splitlines())
+    return "\n".join(line for line in lines if line) + "\n"
+
+
+def page_count(pdf: bytes) -> int:
+    with pikepdf.open(io.BytesIO(pdf)) as opened:
+        return len(opened.pages)

@@ -1,0 +1,150 @@
+"""What a document says, per kind and language (golden text), and that every file is archivable PDF/A-3u: tagged,
+fonts embedded, the same bytes for the same input.
+
+Golden files live in tests/golden/documents/; after a deliberate change of wording or layout, regenerate them with
+`UPDATE_GOLDEN=1 pytest tests/test_documents_render.py` and read the diff before committing."""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import pikepdf
+import pytest
+
+from documents.render import DocumentRenderer, render_batch, render_pdf
+from domain.documents import DocumentToRender
+from tests.documents_fixtures import (
+    ISSUED_AT,
+    MEDICAL_SECRETS,
+    every_kind,
+    fit_to_travel,
+    itinerary,
+    manifest,
+    normalised,
+    pdf_text,
+    rendered,
+    travel_pack,
+)
+
+GOLDEN = Path(__file__).resolve().parent / "golden" / "documents"
+KINDS = ["travel_pack", "flight_itinerary", "fit_to_travel", "medical_summary", "arrival_manifest"]
+# The papers a family carries are bilingual (theirs and the destination's language); the others never are.
+BILINGUAL = ["travel_pack", "flight_itinerary", "fit_to_travel"]
+CASES = [(kind, case) for case in ("en", "fr", "ar", "prs") for kind in KINDS] + [(k, "prs+en") for k in BILINGUAL]
+
+
+@pytest.mark.parametrize(("kind", "case"), CASES)
+def test_each_document_reads_as_its_golden_text(kind: str, case: str) -> None:
+    text = normalised(pdf_text(rendered(kind, case)))
+    golden = GOLDEN / f"{kind}.{case}.txt"
+    if os.environ.get("UPDATE_GOLDEN"):
+        golden.parent.mkdir(parents=True, exist_ok=True)
+        golden.write_text(text, encoding="utf-8")
+    assert golden.exists(), f"no golden text for {kind} in {case}: run with UPDATE_GOLDEN=1 and review it"
+    assert text == golden.read_text(encoding="utf-8")
+
+
+def fonts_of(resources: pikepdf.Dictionary) -> list[pikepdf.Dictionary]:
+    """Every font a page uses, including those inside its form XObjects and descendant CID fonts."""
+    found = []
+    for font in resources.get("/Font", {}).values():
+        found.append(font)
+        found.extend(font.get("/DescendantFonts", []))
+    for xobject in resources.get("/XObject", {}).values():
+        if xobject.get("/Subtype") == "/Form" and "/Resources" in xobject:
+            found.extend(fonts_of(xobject.Resources))
+    return found
+
+
+def assert_archivable(pdf_bytes: bytes, document: DocumentToRender) -> None:
+    with pikepdf.open(io.BytesIO(pdf_bytes)) as pdf:
+        with pdf.open_metadata() as xmp:
+            assert xmp["pdfaid:part"] == "3" and xmp["pdfaid:conformance"] == "U"
+            assert xmp["xmp:CreateDate"] == ISSUED_AT.strftime("%Y-%m-%dT%H:%M:%SZ")  # the header's date, no clock
+            assert document.header.reference in xmp["dc:title"]
+        intents = pdf.Root.OutputIntents
+        assert any(i.S == "/GTS_PDFA1" and isinstance(i.DestOutputProfile, pikepdf.Stream) for i in intents)
+        assert "/StructTreeRoot" in pdf.Root and pdf.Root.MarkInfo.Marked is True
+        assert str(pdf.Root.Lang) == document.header.languages[0]
+        fonts = [font for page in pdf.pages for font in fonts_of(page.Resources)]
+        assert fonts
+        for font in fonts:
+            if font.Subtype == "/Type0":
+                continue  # its glyphs are in the descendant font, checked on its own
+            files = {"/FontFile", "/FontFile2", "/FontFile3"} & set(font.FontDescriptor.keys())
+            assert files, f"{font.get('/BaseFont')} is not embedded"
+
+
+@pytest.mark.parametrize(("kind", "case"), [(k, "en") for k in KINDS] + [(k, "prs+en") for k in BILINGUAL]
+                         + [("arrival_manifest", "ar")])
+def test_every_kind_is_tagged_pdf_a_3u_with_its_fonts_embedded(kind: str, case: str) -> None:
+    document = every_kind(["prs", "en"] if case == "prs+en" else [case])[kind]
+    assert_archivable(rendered(kind, case), document)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_same_document_renders_to_the_same_bytes(kind: str) -> None:
+    # An activity retried after its answer was lost stores the very same file.
+    again = render_pdf(every_kind(["en"])[kind])
+    assert again == rendered(kind, "en")
+
+
+async def test_the_process_pool_renders_the_same_bytes_as_this_process() -> None:
+    renderer = DocumentRenderer(processes=1)
+    try:
+        document = fit_to_travel(["en", "prs"])
+        assert await renderer.render(document) == render_pdf(document)
+        assert await renderer.render_batch([]) == []
+    finally:
+        renderer.close()
+
+
+def test_every_document_prints_its_issuer_reference_version_date_and_verification_address() -> None:
+    for kind, document in every_kind(["en"]).items():
+        text = " ".join(pdf_text(rendered(kind, "en")).split())
+        header = document.header
+        assert header.issuer.name in text
+        assert header.reference in text
+        assert f"Version {header.version}" in text
+        assert "Issued on March 2, 2026" in text
+        assert header.verify_url.removeprefix("https://") in text.replace(" ", ""), kind
+
+
+def test_papers_outside_the_medical_file_never_print_findings_or_the_tb_class() -> None:
+    summary = normalised(pdf_text(rendered("medical_summary", "en")))
+    for secret in MEDICAL_SECRETS:
+        assert secret in summary
+    assert "TB class" in summary and "class B1" in summary
+    for kind in ("fit_to_travel", "travel_pack", "flight_itinerary", "arrival_manifest"):
+        for case in ("en", "prs+en"):
+            if (kind, case) not in CASES:
+                continue
+            text = normalised(pdf_text(rendered(kind, case)))
+            leaked = [s for s in (*MEDICAL_SECRETS, "TB class", "Findings", "SpO2") if s in text]
+            assert not leaked, f"{kind} ({case}) prints {leaked}"
+    # What non-medical papers may say about health: the needs for the journey.
+    assert "oxygen on board" in normalised(pdf_text(rendered("fit_to_travel", "en")))
+
+
+def test_a_certificate_that_says_unfit_says_so_in_both_languages() -> None:
+    text = normalised(pdf_text(render_pdf(fit_to_travel(["en", "prs"], fit=False))))
+    assert "Not fit to travel on this flight" in text and "توانایی سفر با این پرواز را ندارد" in text
+    assert "Fit to travel" not in text.replace("Not fit to travel", "")
+
+
+def test_a_batch_gives_each_document_as_its_own_file_the_same_as_alone() -> None:
+    documents = [fit_to_travel(["en", "prs"], index=0), fit_to_travel(["en", "prs"], index=1),
+                 fit_to_travel(["fr", "ar"], index=4), itinerary(["prs", "en"]), manifest(["en"], count=30),
+                 travel_pack(["ar"], people=2)]
+    batch = render_batch(documents)
+    assert len(batch) == len(documents)
+    for document, pdf in zip(documents, batch, strict=True):
+        alone = render_pdf(document)
+        assert normalised(pdf_text(pdf)) == normalised(pdf_text(alone))
+        assert document.header.reference in pdf_text(pdf)
+        assert_archivable(pdf, document)
+    # Cut from one layout, still one person's certificate each.
+    assert "Mariam Haidari" in pdf_text(batch[0]) and "Ahmad Haidari" not in pdf_text(batch[0])
+    assert "Ahmad Haidari" in pdf_text(batch[1]) and "Mariam Haidari" not in pdf_text(batch[1])
