@@ -26,11 +26,15 @@ from api.context import ApiContext
 from api.principal import Role
 from domain.case import Case
 from domain.departure import BookingStatus, departure_workflow_id
+from domain.documents import DocumentKind, document_subject
 from domain.medical import TbClass
 from domain.policy import DestinationPolicy, PolicyBook
 from domain.steps import Step, StepState
 from predeparture.settings import ApiSettings, Settings, TemporalSettings
+from store.documents import DocumentArchive
 from store.repository import Store
+from store.rosters import manifest_roster
+from tests import papers
 from tests.departure_harness import Drive, World, quiet_simulator
 from tests.test_api_coordinator import case_body
 from workflows.departure import DepartureWorkflow
@@ -193,6 +197,7 @@ class Scene:
     travel_document_reference: str
     booking_ref: str
     other_case_id: str  # office B's own case, never started
+    papers: FiledPapers | None = None  # file_papers(), for the suites that read documents
 
     @property
     def case_id(self) -> str:
@@ -305,3 +310,38 @@ async def idle_departure(world: World, http: httpx.AsyncClient, cast: Cast) -> s
             return case_id
         await asyncio.sleep(0.05)
     raise AssertionError("the departure never settled")
+
+
+# -- the papers of the departure -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class FiledPapers:
+    """Document ids of office A's case, and the manifest of its flight for reception A."""
+
+    travel_pack: str
+    medical_summary: str
+    manifest: str
+    movement_id: str
+    organisation_id: str  # reception A
+
+    @property
+    def manifest_path(self) -> str:
+        return f"/movements/{self.movement_id}/manifests/{self.organisation_id}"
+
+
+async def file_papers(store: Store, scene: Scene, cast: Cast) -> FiledPapers:
+    """The papers the departure has issued by now, and those it has not yet issued filed as it would file them, so
+    that a suite can read each kind whether or not the departure got that far."""
+    archive = DocumentArchive(store)
+    held = {stored.kind: stored for stored in await archive.for_case(scene.case_id)}  # the latest of each kind
+    booking = next(b.booking for b in reversed(await store.bookings(scene.case_id)) if b.status is BookingStatus.BOOKED)
+    pack = held.get(DocumentKind.TRAVEL_PACK) or await papers.travel_pack(store, scene.case, booking)
+    medical = held.get(DocumentKind.MEDICAL_SUMMARY) or await papers.medical_summary(store, scene.case)
+    movement, reception = papers.movement_of(booking), cast.of(Role.RECEPTION_TEAM).org_id
+    manifest = await archive.latest(document_subject(DocumentKind.ARRIVAL_MANIFEST, movement=movement,
+                                                     organisation_id=reception))
+    if manifest is None:
+        roster = await manifest_roster(store, movement, reception)
+        assert roster is not None, "office A's family holds no seat for reception A"
+        manifest = await papers.manifest(store, booking, reception, roster.passengers, issuer_id=scene.case.office_id)
+    return FiledPapers(pack.document_id, medical.document_id, manifest.document_id, movement, reception)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -26,12 +26,14 @@ from tests.api_harness import (
     FAST_PARTNERS,
     SCREENING_FINDINGS,
     Cast,
+    FiledPapers,
     Identity,
     Scene,
     api_routes,
     assessment_of,
     bearer,
     drive_to_manifest,
+    file_papers,
     harness_settings,
     idle_departure,
     medical_leaks,
@@ -68,6 +70,10 @@ def only(role: Role, reach: Reach) -> Policy:
 
 
 COORDINATOR, CLINIC, RECEPTION = Role.COORDINATOR, Role.MEDICAL_PARTNER, Role.RECEPTION_TEAM
+CASE_PARTIES = frozenset({COORDINATOR, CLINIC})
+DOCUMENT_READERS = frozenset({COORDINATOR, CLINIC, RECEPTION})
+MANIFEST_READERS = frozenset({COORDINATOR, RECEPTION})
+MANIFEST = "/movements/{movement_id}/manifests/{organisation_id}"
 
 # Who may call each route, and what of it. The matrix calls the routes in this order (reads, then results and
 # callbacks, then the case's changes, the departure's end and revocations last), so that no owner's change hides
@@ -85,6 +91,16 @@ POLICY: dict[Route, Policy] = {
     ("GET", "/medical/cases/{case_id}/people/{person_id}"):   only(CLINIC, Reach.OWN_OBJECT),
     ("GET", "/arrivals"):                                     only(RECEPTION, Reach.OWN_LIST),
     ("GET", "/arrivals/{case_id}/manifest"):                  only(RECEPTION, Reach.OWN_OBJECT),
+    # Documents: each caller asks for a paper its role may hold (CALLS says which); which kinds each role may
+    # read is test_api_documents.py's, and the medical summary's is test_only_clinic_a_downloads_the_medical_summary.
+    ("GET", "/cases/{case_id}/documents"):                    Policy(CASE_PARTIES, Reach.OWN_OBJECT),
+    ("GET", "/documents/{document_id}"):                      Policy(DOCUMENT_READERS, Reach.OWN_OBJECT),
+    ("GET", "/documents/{document_id}/pdf"):                  Policy(DOCUMENT_READERS, Reach.OWN_OBJECT),
+    ("GET", MANIFEST):                                        Policy(MANIFEST_READERS, Reach.OWN_OBJECT),
+    ("GET", f"{MANIFEST}/manifest.csv"):                      Policy(MANIFEST_READERS, Reach.OWN_OBJECT),
+    ("GET", f"{MANIFEST}/manifest.pdf"):                      Policy(MANIFEST_READERS, Reach.OWN_OBJECT),
+    ("GET", f"{MANIFEST}/versions"):                          Policy(MANIFEST_READERS, Reach.OWN_OBJECT),
+    ("GET", "/verify/{reference}"):                           Policy(EVERYONE, Reach.PUBLIC),
     ("POST", "/medical/cases/{case_id}/assessments"):         only(CLINIC, Reach.OWN_OBJECT),
     ("POST", "/medical/cases/{case_id}/screenings"):          only(CLINIC, Reach.OWN_OBJECT),
     ("POST", "/medical/cases/{case_id}/fitness-checks"):      only(CLINIC, Reach.OWN_OBJECT),
@@ -137,6 +153,15 @@ class Stage:
     cast: Cast
     spare_tokens: dict[Identity, str]  # side A's second tokens, for the revocations
     quiet: dict[str, str]  # defer, date, cancel -> a departure of office A of its own (api_harness.idle_departure)
+    papers: FiledPapers
+
+    def paper_for(self, caller: Identity | None) -> str:
+        """The paper side A's organisation of the caller's role holds: the clinic its medical summary, the
+        reception team its manifest, the rest the family's travel pack."""
+        role = caller.role if caller else COORDINATOR
+        if role is CLINIC:
+            return self.papers.medical_summary
+        return self.papers.manifest if role is RECEPTION else self.papers.travel_pack
 
 
 def _decision(number: str) -> dict[str, Any]:
@@ -173,6 +198,14 @@ CALLS: dict[Route, Callable[[Stage, Identity | None], Call]] = {
         lambda s, c: Call(f"/medical/cases/{s.scene.case_id}/people/{s.scene.principal}"),
     ("GET", "/arrivals"): lambda s, c: Call("/arrivals"),
     ("GET", "/arrivals/{case_id}/manifest"): lambda s, c: Call(f"/arrivals/{s.scene.case_id}/manifest"),
+    ("GET", "/cases/{case_id}/documents"): lambda s, c: Call(f"/cases/{s.scene.case_id}/documents"),
+    ("GET", "/documents/{document_id}"): lambda s, c: Call(f"/documents/{s.paper_for(c)}"),
+    ("GET", "/documents/{document_id}/pdf"): lambda s, c: Call(f"/documents/{s.paper_for(c)}/pdf"),
+    ("GET", MANIFEST): lambda s, c: Call(s.papers.manifest_path),
+    ("GET", f"{MANIFEST}/manifest.csv"): lambda s, c: Call(f"{s.papers.manifest_path}/manifest.csv"),
+    ("GET", f"{MANIFEST}/manifest.pdf"): lambda s, c: Call(f"{s.papers.manifest_path}/manifest.pdf"),
+    ("GET", f"{MANIFEST}/versions"): lambda s, c: Call(f"{s.papers.manifest_path}/versions"),
+    ("GET", "/verify/{reference}"): lambda s, c: Call(f"/verify/{s.papers.travel_pack}"),
     # The results clinic A already sent (answered again, unchanged), and the principal's fitness check still due.
     ("POST", "/medical/cases/{case_id}/assessments"): lambda s, c: Call(
         f"/medical/cases/{s.scene.case_id}/assessments",
@@ -229,6 +262,7 @@ class Exchange:
 class Matrix:
     stage: Stage
     exchanges: list[Exchange]
+    medical_summary: dict[str, int] = field(default_factory=dict)  # who -> status of GET its PDF
 
     def answers(self, route: Route) -> list[Exchange]:
         return [e for e in self.exchanges if e.route == route]
@@ -251,7 +285,7 @@ async def matrix(database_url: str, tmp_path_factory: pytest.TempPathFactory) ->
             scene = await drive_to_manifest(world, http, cast)
             spare = {identity: await sign_in(http, identity) for identity in cast if identity.side == "a"}
             quiet = {change: await idle_departure(world, http, cast) for change in ("defer", "date", "cancel")}
-            stage = Stage(scene, cast, spare, quiet)
+            stage = Stage(scene, cast, spare, quiet, await file_papers(world.store, scene, cast))
             exchanges = []
             for route in POLICY:
                 for caller in callers(cast):
@@ -262,7 +296,12 @@ async def matrix(database_url: str, tmp_path_factory: pytest.TempPathFactory) ->
                     is_json = "json" in response.headers.get("content-type", "")
                     exchanges.append(Exchange(route, caller, response.status_code,
                                               response.json() if is_json else None))
-            yield Matrix(stage, exchanges)
+            medical = {}
+            for caller in callers(cast):
+                headers = bearer(cast.tokens[caller]) if caller is not None else {}
+                response = await http.get(f"/documents/{stage.papers.medical_summary}/pdf", headers=headers)
+                medical[caller.label if caller else "no token"] = response.status_code
+            yield Matrix(stage, exchanges, medical)
 
 
 def test_the_policy_names_every_route_of_the_app() -> None:
@@ -338,3 +377,13 @@ def test_clinic_a_alone_reads_the_diagnosis(matrix: Matrix) -> None:
     needs = {t["person_id"]: t["functional_needs"] for t in manifest["travellers"]}
     scene = matrix.stage.scene
     assert needs[scene.principal] == ["follow_up_after_arrival"] and needs[scene.spouse] == ["oxygen"]
+
+
+def test_only_clinic_a_downloads_the_medical_summary(matrix: Matrix) -> None:
+    """Not office A, whose case it is, nor reception A, which receives the family: the diagnosis is clinic A's."""
+    answers = matrix.medical_summary
+    assert answers.pop("medical_partner/a") == 200
+    assert answers.pop("no token") == 401
+    wrong = {who: status for who, status in answers.items()
+             if status != (404 if who.split("/")[0] in {r.value for r in DOCUMENT_READERS} else 403)}
+    assert not wrong, wrong

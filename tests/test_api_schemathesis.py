@@ -14,7 +14,7 @@ import asyncio
 import uuid
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,7 @@ from tests.api_harness import (
     Scene,
     bearer,
     drive_to_manifest,
+    file_papers,
     harness_settings,
     idle_departure,
     serving,
@@ -77,6 +78,14 @@ AUDIENCE: dict[str, Role | None] = {
     "POST /callbacks/exit-permits/{reference}": Role.EXIT_PERMIT_AUTHORITY,
     "POST /callbacks/travel-documents/{reference}": Role.TRAVEL_DOCUMENT_ISSUER,
     "POST /callbacks/bookings/{booking_ref}": Role.TRAVEL_PARTNER,
+    "GET /cases/{case_id}/documents": Role.COORDINATOR,
+    "GET /documents/{document_id}": Role.COORDINATOR,
+    "GET /documents/{document_id}/pdf": Role.COORDINATOR,
+    "GET /movements/{movement_id}/manifests/{organisation_id}": Role.RECEPTION_TEAM,
+    "GET /movements/{movement_id}/manifests/{organisation_id}/manifest.csv": Role.RECEPTION_TEAM,
+    "GET /movements/{movement_id}/manifests/{organisation_id}/manifest.pdf": Role.RECEPTION_TEAM,
+    "GET /movements/{movement_id}/manifests/{organisation_id}/versions": Role.RECEPTION_TEAM,
+    "GET /verify/{reference}": None,
 }
 FRESH_TOKEN_EACH_TIME = {"POST /auth/revoke"}
 # Updates to a running departure. Aimed at office A's case, each goes once to a quiet departure of its own
@@ -102,14 +111,22 @@ def run_order(label: str) -> tuple[int, str]:
     return (0 if method == "GET" else 1), label
 
 
-def known_ids(scene: Scene) -> dict[str, list[str]]:
+def known_ids(scene: Scene, label: str = "") -> dict[str, list[str]]:
     """Real values for the path parameters of these names: office A's, and office B's case (a 404 for A)."""
-    return {
+    known = {
         "case_id": [scene.case_id, scene.other_case_id],
         "person_id": [scene.principal, scene.spouse],
         "reference": [scene.exit_permit_reference, scene.travel_document_reference],
         "booking_ref": [scene.booking_ref],
     }
+    if scene.papers is not None:  # the medical summary is a 404 for the coordinator
+        papers = scene.papers
+        known["document_id"] = [papers.travel_pack, papers.medical_summary, papers.manifest]
+        if label.startswith("GET /verify/"):  # a printed reference, not a partner's
+            known["reference"] = [papers.travel_pack, papers.manifest]
+        known["movement_id"] = [papers.movement_id]
+        known["organisation_id"] = [papers.organisation_id, f"{papers.organisation_id}-elsewhere"]
+    return known
 
 
 @dataclass
@@ -150,7 +167,7 @@ def add_nul(case: schemathesis.Case, data: st.DataObject) -> None:
 def use_real_values(case: schemathesis.Case, data: st.DataObject, scene: Scene, cast: Cast,
                     changes: Changes) -> None:
     path = case.path_parameters or {}
-    for name, values in known_ids(scene).items():
+    for name, values in known_ids(scene, case.operation.label).items():
         if name in path:
             path[name] = data.draw(st.sampled_from(values), label=f"real {name}")
     label = case.operation.label
@@ -255,6 +272,7 @@ async def test_the_api_answers_generated_requests_as_its_openapi_document_says(
         async with serving(settings_, world.store, world.client) as (_, http):
             cast = await Cast.enrol(world.store, http)
             scene = await drive_to_manifest(world, http, cast)
+            scene = replace(scene, papers=await file_papers(world.store, scene, cast))
             changes = Changes({label: await idle_departure(world, http, cast) for label in sorted(DEPARTURE_CHANGES)})
             document = (await http.get("/openapi.json")).json()
             schema = schemathesis.openapi.from_dict(document)
