@@ -9,7 +9,12 @@ from collections import Counter
 from api.audit import service as audit
 from api.context import ApiContext
 from api.documents import access
-from api.documents.schemas import ChangeCounts, ManifestVersions, ManifestVersionSummary, ManifestView
+from api.documents.schemas import (
+    ChangeCounts,
+    ManifestVersions,
+    ManifestVersionSummary,
+    ManifestView,
+)
 from api.documents.service import Download, about, download, filename, status_of
 from api.principal import Principal
 from domain.documents import DocumentToRender, ManifestContent
@@ -75,7 +80,8 @@ async def manifest_csv(context: ApiContext, principal: Principal, movement_id: s
                        version: int | None) -> Download:
     """Rendered from the stored content, so every version's CSV says what its PDF says."""
     stored, _ = await _version(context, principal, movement_id, organisation_id, version)
-    from documents.manifest_csv import manifest_csv as render_csv  # the renderer package is heavy to import
+    # Imported here: the renderer package is heavy, and only this route needs it.
+    from documents.manifest_csv import manifest_csv as render_csv
 
     document, _ = await _content(context, stored)
     body = render_csv(document)
