@@ -10,7 +10,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import multiprocessing
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
 
 from weasyprint import CSS, HTML
 from weasyprint.document import Document
@@ -113,13 +116,26 @@ class DocumentRenderer:
                                              mp_context=multiprocessing.get_context("spawn"), initializer=_warm)
         return self._pool
 
+    async def _run(self, work: Callable[[Any], Any], argument: object) -> Any:
+        pool = self._executor()
+        try:
+            return await asyncio.get_running_loop().run_in_executor(pool, work, argument)
+        except BrokenProcessPool:
+            # A worker died (out of memory, killed): this call fails and the activity retries it, on a new pool.
+            if self._pool is pool:
+                self._pool = None
+                pool.shutdown(wait=False, cancel_futures=True)
+            raise
+
     async def render(self, document: DocumentToRender) -> bytes:
-        return await asyncio.get_running_loop().run_in_executor(self._executor(), render_pdf, document)
+        pdf: bytes = await self._run(render_pdf, document)
+        return pdf
 
     async def render_batch(self, documents: list[DocumentToRender]) -> list[bytes]:
         if not documents:
             return []
-        return await asyncio.get_running_loop().run_in_executor(self._executor(), render_batch, documents)
+        pdfs: list[bytes] = await self._run(render_batch, documents)
+        return pdfs
 
     def close(self) -> None:
         if self._pool is not None:

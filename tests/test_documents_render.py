@@ -7,7 +7,9 @@ Golden files live in tests/golden/documents/; after a deliberate change of wordi
 from __future__ import annotations
 
 import io
+import multiprocessing
 import os
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import pikepdf
@@ -91,12 +93,20 @@ def test_the_same_document_renders_to_the_same_bytes(kind: str) -> None:
     assert again == rendered(kind, "en")
 
 
-async def test_the_process_pool_renders_the_same_bytes_as_this_process() -> None:
+async def test_the_process_pool_renders_the_same_bytes_and_recovers_from_a_dead_worker() -> None:
+    others = set(multiprocessing.active_children())
     renderer = DocumentRenderer(processes=1)
     try:
         document = fit_to_travel(["en", "prs"])
         assert await renderer.render(document) == render_pdf(document)
         assert await renderer.render_batch([]) == []
+        for worker in set(multiprocessing.active_children()) - others:
+            worker.kill()
+            worker.join()
+        with pytest.raises(BrokenProcessPool):
+            await renderer.render(document)
+        # The activity's retry gets a new pool.
+        assert await renderer.render_batch([document]) == [render_pdf(document)]
     finally:
         renderer.close()
 
