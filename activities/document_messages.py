@@ -32,6 +32,8 @@ class ManifestCall(BaseModel):
     issued_at: datetime
     official_language: str
     final: bool = Field(default=False, description="re-validated against who boarded")
+    boarded_person_ids: list[str] | None = Field(
+        default=None, description="with final: who boarded; anyone else on the roster is left off as a no-show")
     generated_by: str = WORKFLOW_AUTHOR
 
 

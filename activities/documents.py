@@ -105,6 +105,9 @@ class DocumentActivities:
             return None
         before = previous.passengers if previous else []
         passengers = roster.passengers if roster else []
+        if call.boarded_person_ids is not None:
+            boarded = set(call.boarded_person_ids)
+            passengers = [p for p in passengers if p.person_id in boarded]
         # With nobody left, the amendment removing everyone still names the flight they were to take.
         flight = roster.flight if roster else previous.flight  # type: ignore[union-attr]
         city = roster.destination_city if roster else previous.destination_city  # type: ignore[union-attr]
