@@ -1,5 +1,5 @@
-"""The worker: the departure workflow and its activities, wired to a store, a set of partner adapters and a
-document renderer."""
+"""The worker: the departure and movement workflows and their activities, wired to a store, a set of partner
+adapters, a document renderer and an HTTP client for the reception teams' webhooks."""
 
 from __future__ import annotations
 
@@ -8,21 +8,28 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
+import httpx
 from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.documents import DocumentActivities
+from activities.movements import MovementActivities
 from activities.partners import PartnerActivities
 from activities.store import StoreActivities
+from activities.webhooks import DeliveryActivities
 from partners.base import Partners
-from predeparture.settings import DocumentSettings
+from predeparture.keys import load_or_create_key
+from predeparture.settings import DocumentSettings, get_settings
+from store.documents import DocumentArchive
 from store.repository import Store
+from store.webhooks import SecretSealer, WebhookStore
 from workflows.departure import DepartureWorkflow
+from workflows.movement import MovementWorkflow
 
 if TYPE_CHECKING:
     from documents.render import DocumentRenderer
 
-WORKFLOWS = [DepartureWorkflow]
+WORKFLOWS = [DepartureWorkflow, MovementWorkflow]
 
 
 def departure_activities(store: Store, partners: Partners, renderer: DocumentRenderer,
@@ -51,39 +58,62 @@ def departure_activities(store: Store, partners: Partners, renderer: DocumentRen
     ]
 
 
-class DepartureWorker(Worker):
-    """A worker that closes the renderer it made for itself once it has stopped, so no render process outlives it."""
+def movement_activities(client: Client, task_queue: str, store: Store, sealer: SecretSealer,
+                        http: httpx.AsyncClient) -> list[Callable[..., Any]]:
+    movements = MovementActivities(client, task_queue)
+    deliveries = DeliveryActivities(WebhookStore(store, sealer), DocumentArchive(store), http)
+    return [movements.join_movement, movements.leave_movement, deliveries.deliver_manifest]
 
-    def __init__(self, *args: Any, owned_renderer: DocumentRenderer | None = None, **kwargs: Any) -> None:
+
+class DepartureWorker(Worker):
+    """A worker that closes the renderer and HTTP client it made for itself once it has stopped, so no render
+    process or connection outlives it."""
+
+    def __init__(self, *args: Any, owned_renderer: DocumentRenderer | None = None,
+                 owned_http: httpx.AsyncClient | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._owned_renderer = owned_renderer
+        self._owned_http = owned_http
 
     async def run(self) -> None:
         try:
             await super().run()
         finally:
+            if self._owned_http is not None:
+                await self._owned_http.aclose()
             if self._owned_renderer is not None:
                 await asyncio.to_thread(self._owned_renderer.close)  # waits for its processes to exit
 
 
 def build_worker(client: Client, task_queue: str, store: Store, partners: Partners, *,
                  renderer: DocumentRenderer | None = None, documents: DocumentSettings | None = None,
+                 sealer: SecretSealer | None = None, http: httpx.AsyncClient | None = None,
                  **options: Any) -> Worker:
     """All activities are async, so the thread pool only serves the SDK's own needs. Without a `renderer` the
     worker makes one (`documents.render_processes` processes) and closes it when it stops; a caller that passes
-    its own (tests share one per session) closes it itself."""
+    its own (tests share one per session) closes it itself. The same goes for `http`, the client that posts
+    manifests to reception teams. The reception teams' secrets open with `sealer`, by default one under the
+    payload encryption key of the configured settings (the key the client's codec uses when made by `connect`)."""
     documents = documents or DocumentSettings()
     owned = None
     if renderer is None:
-        from documents.render import DocumentRenderer  # WeasyPrint loads only where documents are rendered
+        from documents.render import (
+            DocumentRenderer,  # WeasyPrint loads only where documents are rendered
+        )
 
         renderer = owned = DocumentRenderer(processes=documents.render_processes)
+    owned_http = None
+    if http is None:
+        http = owned_http = httpx.AsyncClient()
+    sealer = sealer or SecretSealer(*load_or_create_key(get_settings()))
     return DepartureWorker(
         client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
-        activities=departure_activities(store, partners, renderer, documents),
+        activities=[*departure_activities(store, partners, renderer, documents),
+                    *movement_activities(client, task_queue, store, sealer, http)],
         activity_executor=options.pop("activity_executor", ThreadPoolExecutor(max_workers=4)),
         owned_renderer=owned,
+        owned_http=owned_http,
         **options,
     )
