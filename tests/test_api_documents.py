@@ -3,6 +3,9 @@ movement, and the audit trail every disclosure leaves. Documents are stored stra
 
 from __future__ import annotations
 
+import csv
+import hashlib
+import io
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -233,14 +236,16 @@ async def test_the_reception_team_reads_each_version_of_its_manifest(api: Api, s
 
 
 async def test_the_manifest_as_csv_is_audited(api: Api, store: Store, filed: Papers) -> None:
-    pytest.importorskip("documents.manifest_csv", reason="the CSV renderer is another change's")
     team = filed.a.team()
     response = await api.call(team, "GET", f"{filed.manifest_url}/manifest.csv")
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/csv")
     assert response.headers["content-disposition"].endswith(
         f'filename="arrival_manifest_{filed.manifest_v2.document_id}_v2.csv"')
-    assert filed.other.people[0].person_id in response.text or filed.other.reference in response.text
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert [row["person_id"] for row in rows] == [p.person_id for p in filed.case.people + filed.other.people]
+    assert {row["document_reference"] for row in rows} == {filed.manifest_v2.document_id}
+    assert response.headers["etag"] == f'"{hashlib.sha256(response.content).hexdigest()}"'
     [event] = [e for e in await store.audit_events(filed.manifest_v2.document_id) if e.detail.get("format") == "csv"]
     assert event.actor == f"{team.org_id}/{team.subject}"
 
