@@ -25,6 +25,7 @@ from tests.documents_fixtures import (
     itinerary,
     manifest,
     normalised,
+    page_count,
     pdf_text,
     rendered,
     travel_pack,
@@ -136,6 +137,12 @@ def test_papers_outside_the_medical_file_never_print_findings_or_the_tb_class() 
             assert not leaked, f"{kind} ({case}) prints {leaked}"
     # What non-medical papers may say about health: the needs for the journey.
     assert "oxygen on board" in normalised(pdf_text(rendered("fit_to_travel", "en")))
+
+
+def test_a_bilingual_pack_keeps_each_part_on_one_page() -> None:
+    # Cover, a letter per traveller, checklist, orientation certificate: a letter handed to an official is one sheet.
+    for pdf in (rendered("travel_pack", "prs+en"), render_pdf(travel_pack(["fr", "ar"]))):
+        assert page_count(pdf) == 3 + 5
 
 
 def test_a_certificate_that_says_unfit_says_so_in_both_languages() -> None:
