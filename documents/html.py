@@ -30,7 +30,6 @@ def environment(code: str) -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined,
                       extensions=["jinja2.ext.i18n"], trim_blocks=True, lstrip_blocks=True)
     env.install_gettext_translations(translations(code), newstyle=True)  # type: ignore[attr-defined]
-    env.globals["lang"] = language
     env.filters.update(
         label=lambda value: language.gettext(value_message(value)),
         field_label=lambda name: language.gettext(field_message(name)),
@@ -71,29 +70,30 @@ def title_of(document: DocumentToRender, language: Language) -> str:
 
 def compose(document: DocumentToRender, anchor: str | None = None, only: int | None = None) -> Composed:
     """`only`: the index of the one part to compose, as a page of its own (what a naive renderer would lay out)."""
-    langs = languages(document.header.languages)
+    header = document.header
+    langs = languages(header.languages)
     primary = langs[0]
-    qr = qr_data_uri(document.header.verify_url)
-    rendered_parts = []
+    shared = {"header": header, "content": document.content}
+    band = [Markup(environment(language.code).get_template("band.html").render(shared)) for language in langs]
     every = parts.parts_of(document)
+    rendered_parts = []
     for template, context in every if only is None else [every[only]]:
-        context = {"header": document.header, "content": document.content, **context}
-        band = [environment(l.code).get_template("band.html").render(context, qr=qr) for l in langs]
-        blocks = [environment(l.code).get_template(template).render(context) for l in langs]
-        rendered_parts.append({"band": [Markup(b) for b in band], "blocks": [Markup(b) for b in blocks],
+        blocks = [Markup(environment(language.code).get_template(template).render(shared, **context))
+                  for language in langs]
+        rendered_parts.append({"blocks": blocks,
                                "class": template.rsplit("/", 1)[-1].removesuffix(".html").replace("_", "-")})
     running = None
     page_css = ""
-    if document.header.kind is DocumentKind.ARRIVAL_MANIFEST:
-        running = Markup(environment(primary.code).get_template("manifest_running.html").render(
-            header=document.header, content=document.content))
+    if header.kind is DocumentKind.ARRIVAL_MANIFEST:
+        running = Markup(environment(primary.code).get_template("manifest_running.html").render(shared))
         page_css = parts.page_of_pages_css(primary)
     body = environment(primary.code).get_template("document.html").render(
-        header=document.header, langs=langs, parts=rendered_parts, running=running, qr=qr, anchor=anchor)
-    title = f"{title_of(document, primary)} {document.header.reference}"
-    meta = {"author": document.header.issuer.name, "dcterms.created": w3c(document.header.issued_at),
-            "dcterms.modified": w3c(document.header.issued_at)}
-    return Composed(primary=primary, title=title, body=Markup(body), page_css=page_css, meta=meta)
+        header=header, langs=langs, band=band, parts=rendered_parts, running=running,
+        qr=qr_data_uri(header.verify_url), anchor=anchor)
+    meta = {"author": header.issuer.name, "dcterms.created": w3c(header.issued_at),
+            "dcterms.modified": w3c(header.issued_at)}
+    return Composed(primary=primary, title=f"{title_of(document, primary)} {header.reference}", body=Markup(body),
+                    page_css=page_css, meta=meta)
 
 
 def page(composed: list[Composed], inline_css: bool = True) -> str:
@@ -107,7 +107,6 @@ def page(composed: list[Composed], inline_css: bool = True) -> str:
 def document_html(document: DocumentToRender, inline_css: bool = True) -> str:
     """The document as one standalone HTML page: what `render_pdf` lays out."""
     return page([compose(document)], inline_css)
-
 
 
 def part_pages(document: DocumentToRender) -> list[str]:

@@ -11,7 +11,7 @@ from domain.medical import TbClass
 from domain.steps import Step, StepState
 
 
-def N_(message: str) -> str:  # noqa: N802 - the name gettext tools look for
+def N_(message: str) -> str:
     return message
 
 

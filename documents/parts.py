@@ -14,8 +14,8 @@ from domain.documents import (
     ItineraryContent,
     ManifestContent,
     MedicalSummaryContent,
-    TravelPackContent,
     Traveller,
+    TravelPackContent,
 )
 
 Part = tuple[str, dict[str, Any]]

@@ -47,12 +47,18 @@ from domain.documents import (
     ManifestContent,
     ManifestPassenger,
     OrientationRecord,
-    TravelPackContent,
     Traveller,
+    TravelPackContent,
     document_reference,
 )
 from domain.steps import Step, StepState
-from predeparture.bench import BenchContext, BenchFailed, SectionResult, Target, bench_section
+from predeparture.bench import (
+    BenchContext,
+    BenchFailed,
+    SectionResult,
+    Target,
+    bench_section,
+)
 
 PACK_TARGET = 3.0
 MANIFEST_TARGET = 1.1

@@ -33,13 +33,19 @@ from domain.documents import (
     ManifestPassenger,
     MedicalSummaryContent,
     OrientationRecord,
-    TravelPackContent,
     Traveller,
+    TravelPackContent,
     document_reference,
     document_subject,
     movement_id,
 )
-from domain.medical import AssessmentResult, FitnessResult, MedicalFile, ScreeningResult, TbClass
+from domain.medical import (
+    AssessmentResult,
+    FitnessResult,
+    MedicalFile,
+    ScreeningResult,
+    TbClass,
+)
 from domain.steps import Step, StepState
 
 ISSUED_AT = datetime(2026, 3, 2, 9, 15, tzinfo=UTC)
@@ -219,3 +225,34 @@ def normalised(text: str) -> str:
 def page_count(pdf: bytes) -> int:
     with pikepdf.open(io.BytesIO(pdf)) as opened:
         return len(opened.pages)
+
+
+def fonts_of(resources: pikepdf.Dictionary) -> list[pikepdf.Dictionary]:
+    """Every font a page uses, including those inside its form XObjects and descendant CID fonts."""
+    found = []
+    for font in resources.get("/Font", {}).values():
+        found.append(font)
+        found.extend(font.get("/DescendantFonts", []))
+    for xobject in resources.get("/XObject", {}).values():
+        if xobject.get("/Subtype") == "/Form" and "/Resources" in xobject:
+            found.extend(fonts_of(xobject.Resources))
+    return found
+
+
+def assert_archivable(pdf_bytes: bytes, document: DocumentToRender) -> None:
+    with pikepdf.open(io.BytesIO(pdf_bytes)) as pdf:
+        with pdf.open_metadata() as xmp:
+            assert xmp["pdfaid:part"] == "3" and xmp["pdfaid:conformance"] == "U"
+            assert xmp["xmp:CreateDate"] == ISSUED_AT.strftime("%Y-%m-%dT%H:%M:%SZ")  # the header's date, no clock
+            assert document.header.reference in xmp["dc:title"]
+        intents = pdf.Root.OutputIntents
+        assert any(i.S == "/GTS_PDFA1" and isinstance(i.DestOutputProfile, pikepdf.Stream) for i in intents)
+        assert "/StructTreeRoot" in pdf.Root and pdf.Root.MarkInfo.Marked is True
+        assert str(pdf.Root.Lang) == document.header.languages[0]
+        fonts = [font for page in pdf.pages for font in fonts_of(page.Resources)]
+        assert fonts
+        for font in fonts:
+            if font.Subtype == "/Type0":
+                continue  # its glyphs are in the descendant font, checked on its own
+            files = {"/FontFile", "/FontFile2", "/FontFile3"} & set(font.FontDescriptor.keys())
+            assert files, f"{font.get('/BaseFont')} is not embedded"

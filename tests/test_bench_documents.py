@@ -21,7 +21,7 @@ def test_the_documents_section_reports_both_ratios_in_one_json_object() -> None:
     environment = {name: value for name, value in os.environ.items()
                    if not name.startswith("PREDEPARTURE_BENCH_DOCUMENTS_")} | SMALL
     command = [sys.executable, "-m", "predeparture.bench", "--only", "documents", "--json"]
-    done = subprocess.run(command, cwd=ROOT, env=environment, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(command, cwd=ROOT, env=environment, capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout)
     assert set(report) == {"sections", "ratios"} and set(report["sections"]) == {"documents"}

@@ -19,7 +19,13 @@ from PIL import Image
 from documents.catalogs import read_catalog, used_messages
 from documents.html import document_html
 from domain.documents import SUPPORTED_LANGUAGES
-from tests.documents_fixtures import LANGUAGE_CASES, every_kind, normalised, pdf_text, rendered
+from tests.documents_fixtures import (
+    LANGUAGE_CASES,
+    every_kind,
+    normalised,
+    pdf_text,
+    rendered,
+)
 
 KINDS = ["travel_pack", "flight_itinerary", "fit_to_travel", "medical_summary", "arrival_manifest"]
 FONT_STACK = ["Noto Sans", "Noto Sans:bold", "Noto Naskh Arabic", "Noto Naskh Arabic:bold", "Noto Sans Arabic"]
@@ -133,7 +139,7 @@ def first_line_halves(image: Image.Image) -> tuple[int, int]:
     rule = next(y for y in range(height) if sum(1 for x in margin if pixels[x, y] < 200) > 0.8 * len(margin))
     start = next(y for y in range(rule + 2, height) if dark(y, margin) > 0)
     end = next(y for y in range(start, height) if dark(y, margin) == 0)
-    left = sum(dark(y, range(0, width // 2)) for y in range(start, end))
+    left = sum(dark(y, range(width // 2)) for y in range(start, end))
     right = sum(dark(y, range(width // 2, width)) for y in range(start, end))
     return left, right
 

@@ -14,7 +14,14 @@ from documents.manifest_csv import COLUMNS, NotAManifest, manifest_csv
 from documents.render import render_pdf
 from domain.case import FunctionalNeed
 from domain.documents import ManifestContent
-from tests.documents_fixtures import ISSUER, fit_to_travel, manifest, normalised, page_count, pdf_text
+from tests.documents_fixtures import (
+    ISSUER,
+    fit_to_travel,
+    manifest,
+    normalised,
+    page_count,
+    pdf_text,
+)
 
 
 @cache

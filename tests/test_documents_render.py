@@ -6,24 +6,17 @@ Golden files live in tests/golden/documents/; after a deliberate change of wordi
 
 from __future__ import annotations
 
-import io
-import multiprocessing
 import os
-from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
-import pikepdf
 import pytest
 
-from documents.render import DocumentRenderer, render_batch, render_pdf
-from domain.documents import DocumentToRender
+from documents.render import render_pdf
 from tests.documents_fixtures import (
-    ISSUED_AT,
     MEDICAL_SECRETS,
+    assert_archivable,
     every_kind,
     fit_to_travel,
-    itinerary,
-    manifest,
     normalised,
     page_count,
     pdf_text,
@@ -49,37 +42,6 @@ def test_each_document_reads_as_its_golden_text(kind: str, case: str) -> None:
     assert text == golden.read_text(encoding="utf-8")
 
 
-def fonts_of(resources: pikepdf.Dictionary) -> list[pikepdf.Dictionary]:
-    """Every font a page uses, including those inside its form XObjects and descendant CID fonts."""
-    found = []
-    for font in resources.get("/Font", {}).values():
-        found.append(font)
-        found.extend(font.get("/DescendantFonts", []))
-    for xobject in resources.get("/XObject", {}).values():
-        if xobject.get("/Subtype") == "/Form" and "/Resources" in xobject:
-            found.extend(fonts_of(xobject.Resources))
-    return found
-
-
-def assert_archivable(pdf_bytes: bytes, document: DocumentToRender) -> None:
-    with pikepdf.open(io.BytesIO(pdf_bytes)) as pdf:
-        with pdf.open_metadata() as xmp:
-            assert xmp["pdfaid:part"] == "3" and xmp["pdfaid:conformance"] == "U"
-            assert xmp["xmp:CreateDate"] == ISSUED_AT.strftime("%Y-%m-%dT%H:%M:%SZ")  # the header's date, no clock
-            assert document.header.reference in xmp["dc:title"]
-        intents = pdf.Root.OutputIntents
-        assert any(i.S == "/GTS_PDFA1" and isinstance(i.DestOutputProfile, pikepdf.Stream) for i in intents)
-        assert "/StructTreeRoot" in pdf.Root and pdf.Root.MarkInfo.Marked is True
-        assert str(pdf.Root.Lang) == document.header.languages[0]
-        fonts = [font for page in pdf.pages for font in fonts_of(page.Resources)]
-        assert fonts
-        for font in fonts:
-            if font.Subtype == "/Type0":
-                continue  # its glyphs are in the descendant font, checked on its own
-            files = {"/FontFile", "/FontFile2", "/FontFile3"} & set(font.FontDescriptor.keys())
-            assert files, f"{font.get('/BaseFont')} is not embedded"
-
-
 @pytest.mark.parametrize(("kind", "case"), [(k, "en") for k in KINDS] + [(k, "prs+en") for k in BILINGUAL]
                          + [("arrival_manifest", "ar")])
 def test_every_kind_is_tagged_pdf_a_3u_with_its_fonts_embedded(kind: str, case: str) -> None:
@@ -92,24 +54,6 @@ def test_the_same_document_renders_to_the_same_bytes(kind: str) -> None:
     # An activity retried after its answer was lost stores the very same file.
     again = render_pdf(every_kind(["en"])[kind])
     assert again == rendered(kind, "en")
-
-
-async def test_the_process_pool_renders_the_same_bytes_and_recovers_from_a_dead_worker() -> None:
-    others = set(multiprocessing.active_children())
-    renderer = DocumentRenderer(processes=1)
-    try:
-        document = fit_to_travel(["en", "prs"])
-        assert await renderer.render(document) == render_pdf(document)
-        assert await renderer.render_batch([]) == []
-        for worker in set(multiprocessing.active_children()) - others:
-            worker.kill()
-            worker.join()
-        with pytest.raises(BrokenProcessPool):
-            await renderer.render(document)
-        # The activity's retry gets a new pool.
-        assert await renderer.render_batch([document]) == [render_pdf(document)]
-    finally:
-        renderer.close()
 
 
 def test_every_document_prints_its_issuer_reference_version_date_and_verification_address() -> None:
@@ -149,19 +93,3 @@ def test_a_certificate_that_says_unfit_says_so_in_both_languages() -> None:
     text = normalised(pdf_text(render_pdf(fit_to_travel(["en", "prs"], fit=False))))
     assert "Not fit to travel on this flight" in text and "توانایی سفر با این پرواز را ندارد" in text
     assert "Fit to travel" not in text.replace("Not fit to travel", "")
-
-
-def test_a_batch_gives_each_document_as_its_own_file_the_same_as_alone() -> None:
-    documents = [fit_to_travel(["en", "prs"], index=0), fit_to_travel(["en", "prs"], index=1),
-                 fit_to_travel(["fr", "ar"], index=4), itinerary(["prs", "en"]), manifest(["en"], count=30),
-                 travel_pack(["ar"], people=2)]
-    batch = render_batch(documents)
-    assert len(batch) == len(documents)
-    for document, pdf in zip(documents, batch, strict=True):
-        alone = render_pdf(document)
-        assert normalised(pdf_text(pdf)) == normalised(pdf_text(alone))
-        assert document.header.reference in pdf_text(pdf)
-        assert_archivable(pdf, document)
-    # Cut from one layout, still one person's certificate each.
-    assert "Mariam Haidari" in pdf_text(batch[0]) and "Ahmad Haidari" not in pdf_text(batch[0])
-    assert "Ahmad Haidari" in pdf_text(batch[1]) and "Mariam Haidari" not in pdf_text(batch[1])
