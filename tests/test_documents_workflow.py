@@ -1,8 +1,11 @@
 """Papers issued by a departure as it goes, on the time-skipping server: at booking, when a booking is given back,
-and once everyone is cleared to board."""
+and once everyone is cleared to board. The arrival manifest is the movement's: the departure joins its flight's
+movement at booking and leaves it when the booking is given back; the movement sends version 1 at the notice cutoff
+and an amendment for every change after it."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import uuid
 from datetime import timedelta
@@ -12,11 +15,13 @@ import pytest
 from domain.case import Case
 from domain.departure import Phase
 from domain.documents import ChangeKind, DocumentKind, ManifestContent, movement_id
+from domain.movement import MovementPhase, MovementState, movement_workflow_id
 from domain.partner_messages import FlightBooking
 from domain.steps import Step, StepState
 from store.documents import DocumentArchive, StoredDocument
 from tests.departure_harness import World, quiet_simulator, simulator_settings, world  # noqa: F401
 from tests.factories import family
+from workflows.movement import MovementWorkflow
 
 FAST = quiet_simulator(permit_delay_min=timedelta(days=2), permit_delay_max=timedelta(days=3),
                        document_delay_min=timedelta(days=1), document_delay_max=timedelta(days=2))
@@ -32,6 +37,26 @@ def bound_for_a_team_of_its_own(case: Case) -> Case:
 
 def movement_of(booking: FlightBooking) -> str:
     return movement_id(booking.flight_number, booking.departs_at.date())
+
+
+async def movement_state(running: World, booking: FlightBooking) -> MovementState:
+    handle = running.client.get_workflow_handle_for(MovementWorkflow.run,  # type: ignore[arg-type]
+                                                  movement_workflow_id(movement_of(booking)))
+    return await handle.query(MovementWorkflow.get_state)
+
+
+async def manifests_once_sent(running: World, booking: FlightBooking, team: str,
+                              versions: int) -> list[StoredDocument]:
+    """The movement publishes in its own time: wait (in real time, the test server's clock stands still) until
+    it has published `versions` versions for the team and has nothing left to send."""
+    archive = DocumentArchive(running.store)
+    for _ in range(400):
+        manifests = await archive.manifests(movement_of(booking), team)
+        state = await movement_state(running, booking)
+        if len(manifests) >= versions and not state.pending and not state.manifests[team].outbox:
+            return manifests
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the movement published {len(manifests)} versions for the team, not {versions}")
 
 
 async def pdf_matches(archive: DocumentArchive, document: StoredDocument) -> bool:
@@ -55,8 +80,12 @@ async def test_a_departure_leaves_with_its_papers_and_the_reception_team_has_a_m
     assert kinds == sorted([(DocumentKind.TRAVEL_PACK.value, "", 1), (DocumentKind.FLIGHT_ITINERARY.value, "", 1),
                             (DocumentKind.MEDICAL_SUMMARY.value, "", 1),
                             *((DocumentKind.FIT_TO_TRAVEL.value, p.person_id, 1) for p in case.people)])
-    manifests = await archive.manifests(movement_of(state.booking), case.destination.receiving_organisation)
+    team = case.destination.receiving_organisation
+    manifests = await manifests_once_sent(world, state.booking, team, 1)
     assert [m.version for m in manifests] == [1]
+    movement = await movement_state(world, state.booking)
+    assert movement.phase is MovementPhase.NOTICE_SENT and list(movement.parties) == [case.case_id]
+    assert movement.manifests[team].last_error == "no reception endpoint", "no team registered one in this test"
     for document in [*papers, *manifests]:
         assert await pdf_matches(archive, document), document.kind
     manifest = await archive.content(manifests[0].document_id)
@@ -84,13 +113,14 @@ async def test_an_unfit_traveller_takes_the_family_off_one_manifest_and_onto_ano
     packs = [d for d in await archive.for_case(case.case_id) if d.kind is DocumentKind.TRAVEL_PACK]
     assert [p.version for p in packs] == [1, 2]
     assert packs[0].superseded_by == packs[1].document_id and packs[1].is_current
-    old = await archive.manifests(movement_of(first), team)
+    old = await manifests_once_sent(world, first, team, 2)
     assert [m.version for m in old] == [1, 2]
+    assert case.case_id in (await movement_state(world, first)).left
     amendment = (await archive.content(old[1].document_id)).content  # type: ignore[union-attr]
     assert isinstance(amendment, ManifestContent) and amendment.passengers == []
     assert {(c.change, c.person_id) for c in amendment.changes} == {(ChangeKind.REMOVED, p.person_id)
                                                                    for p in case.people}
-    new = await archive.manifests(movement_of(second), team)
+    new = await manifests_once_sent(world, second, team, 1)
     assert [m.version for m in new] == [1]
     certificates = [d for d in await archive.for_case(case.case_id) if d.kind is DocumentKind.FIT_TO_TRAVEL]
     assert sorted((d.person_id, d.version) for d in certificates) == sorted((p.person_id, 1) for p in case.people), \

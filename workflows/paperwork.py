@@ -1,9 +1,11 @@
-"""The papers a departure issues as it goes: the family's travel pack and itinerary once it holds seats, the
-reception team's arrival manifest (amended whenever the family joins or leaves a flight), and the fitness
-certificates and medical summary once everyone is cleared to board.
+"""The papers a departure issues as it goes: the family's travel pack and itinerary once it holds seats, and the
+fitness certificates and medical summary once everyone is cleared to board. The reception team's arrival manifest
+is the movement's (workflows/movement.py): the family joins its flight's movement once booked, and leaves it when the
+booking is given back.
 
 Each call site is behind a patch of its own: departures that were running before papers existed replay their
-histories without these calls, and issue papers from the next call site they reach on today's code."""
+histories without these calls, and issue papers from the next call site they reach on today's code. Departures
+recorded before movements existed published the manifest themselves, and keep doing so on replay."""
 
 from __future__ import annotations
 
@@ -13,17 +15,27 @@ from datetime import timedelta
 from typing import Any, TypeVar
 
 from temporalio import workflow
+from temporalio.exceptions import ActivityError
 
 from workflows.base import CALL_TIMEOUT, PARTNER_RETRY, DepartureBase
 
 with workflow.unsafe.imports_passed_through():
     from activities.document_messages import CaseDocumentsCall, ManifestCall
     from activities.documents import DocumentActivities
-    from domain.documents import movement_id
+    from activities.movements import (
+        JoinMovementCall,
+        LeaveMovementCall,
+        MovementActivities,
+    )
+    from domain.case import FunctionalNeed
+    from domain.documents import FlightLeg, movement_id
+    from domain.movement import LeaveMovement, MovementInput, MovementKind, party_of
     from domain.partner_messages import FlightBooking
+    from domain.steps import Step
 
 T = TypeVar("T")
 
+MOVEMENTS_PATCH = "movements"
 BOOKED_PATCH = "documents-booked"
 BOOKING_CANCELLED_PATCH = "documents-booking-cancelled"
 CLEARED_PATCH = "documents-cleared-to-board"
@@ -39,7 +51,9 @@ class Paperwork(DepartureBase):
     def issue_booking_papers(self, booking: FlightBooking) -> None:
         """Called once the booking is saved, so the travel pack and the roster both see it. The papers are made
         while the pre-embarkation checks go on: rendering must not eat into a close flight's checks."""
-        if workflow.patched(BOOKED_PATCH):
+        if workflow.patched(MOVEMENTS_PATCH):
+            self._booking_papers.append(asyncio.ensure_future(self._issue_booking_papers_and_join(booking)))
+        elif workflow.patched(BOOKED_PATCH):
             self._booking_papers.append(asyncio.ensure_future(self._issue_booking_papers(booking)))
 
     async def booking_papers_issued(self) -> None:
@@ -52,11 +66,21 @@ class Paperwork(DepartureBase):
         await self._document_call(DocumentActivities.issue_booking_documents, self._case_call())
         await self._publish_manifest(booking)
 
+    async def _issue_booking_papers_and_join(self, booking: FlightBooking) -> None:
+        await self._movement_call(MovementActivities.join_movement, self._join_call(booking))
+        await self._document_call(DocumentActivities.issue_booking_documents, self._case_call())
+
     async def withdraw_from_manifest(self, booking: FlightBooking) -> None:
-        """Called once the cancellation is saved: the manifest's amendment names the family as removed."""
-        if not workflow.patched(BOOKING_CANCELLED_PATCH):
-            return
-        await self._publish_manifest(booking)
+        """Called once the cancellation is saved, so the movement's amendment names the family as removed."""
+        if workflow.patched(MOVEMENTS_PATCH):
+            # The family's join goes first, or the movement would take it back on after it left.
+            await workflow.wait_condition(lambda: all(task.done() for task in self._booking_papers))
+            reason = self.record(Step.FLIGHT_BOOKING.value).reason or "booking given back"
+            leave = LeaveMovement(case_id=self.case.case_id, reason=reason[:500])
+            await self._movement_call(MovementActivities.leave_movement,
+                                      LeaveMovementCall(movement_id=_movement_of(booking), leave=leave))
+        elif workflow.patched(BOOKING_CANCELLED_PATCH):
+            await self._publish_manifest(booking)
 
     async def issue_boarding_papers(self) -> None:
         """Called when every pre-embarkation check has passed, before the flight."""
@@ -71,8 +95,31 @@ class Paperwork(DepartureBase):
         return CaseDocumentsCall(case_id=self.case.case_id, issued_at=self.now(),
                                  official_language=self.policy.official_language)
 
+    def _join_call(self, booking: FlightBooking) -> JoinMovementCall:
+        """A booked flight is a scheduled one as far as the departure knows: a charter's movement is opened with
+        its capacity by whoever charters it, and then this family joins that one."""
+        flight = FlightLeg(flight_number=booking.flight_number, origin=booking.origin,
+                           destination=booking.destination, departs_at=booking.departs_at,
+                           arrives_at=booking.arrives_at)
+        movement = MovementInput.under_policy(self.policy, movement_id=_movement_of(booking), flight=flight,
+                                              kind=MovementKind.SCHEDULED,
+                                              destination_country=self.case.destination.country)
+        needs: dict[str, list[FunctionalNeed]] = {}
+        for person in self.case.people:
+            medical = self.state.medical.get(person.person_id)
+            needs[person.person_id] = sorted({*person.functional_needs, *(medical.functional_needs() if medical else [])})
+        join = party_of(self.case.case_id, self.case.destination.receiving_organisation, booking.seats, needs)
+        return JoinMovementCall(movement=movement, join=join)
+
+    async def _movement_call(self, activity: Callable[..., Awaitable[None]], arg: Any) -> None:
+        """The booking stands whatever the movement says: a closed movement is the coordinator's to sort out."""
+        try:
+            await self._document_call(activity, arg)
+        except ActivityError as error:
+            workflow.logger.warning("case %s: movement call failed: %s", self.case.case_id, error.cause)
+
     async def _publish_manifest(self, booking: FlightBooking) -> None:
-        call = ManifestCall(movement_id=movement_id(booking.flight_number, booking.departs_at.date()),
+        call = ManifestCall(movement_id=_movement_of(booking),
                             organisation_id=self.case.destination.receiving_organisation, issued_at=self.now(),
                             official_language=self.policy.official_language)
         await self._document_call(DocumentActivities.publish_manifest, call, MANIFEST_TIMEOUT)
@@ -85,3 +132,7 @@ class Paperwork(DepartureBase):
                                                           retry_policy=PARTNER_RETRY)
         finally:
             self._in_flight -= 1
+
+
+def _movement_of(booking: FlightBooking) -> str:
+    return movement_id(booking.flight_number, booking.departs_at.date())
