@@ -3,6 +3,7 @@ as when rendered alone, and a renderer whose worker process died recovers on the
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 from concurrent.futures.process import BrokenProcessPool
 
@@ -52,3 +53,17 @@ async def test_the_process_pool_renders_the_same_bytes_and_recovers_from_a_dead_
         assert await renderer.render_batch([document]) == [render_pdf(document)]
     finally:
         renderer.close()
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_rendering_leaves_the_garbage_collector_as_it_found_it(enabled: bool) -> None:
+    # Paused while a render runs; a process left without a collector would grow without bound.
+    (gc.enable if enabled else gc.disable)()
+    try:
+        render_pdf(fit_to_travel(["en"]))
+        assert gc.isenabled() is enabled
+        with pytest.raises(Exception):  # noqa: B017 - any failure inside WeasyPrint
+            render_batch([fit_to_travel(["en"]), fit_to_travel(["fr"]).model_copy(update={"content": None})])
+        assert gc.isenabled() is enabled
+    finally:
+        gc.enable()
