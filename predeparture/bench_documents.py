@@ -29,10 +29,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-import weasyprint
-
-from documents.html import document_html, part_pages
-from documents.render import render_pdf
 from domain.case import FunctionalNeed, Relationship, Sex
 from domain.documents import (
     ChecklistItem,
@@ -142,6 +138,12 @@ def alternating(ours: Callable[[], object], bare: Callable[[], object], rounds: 
 
 
 def measure(size: DocumentsBenchSize) -> SectionResult:
+    # Imported here: loading WeasyPrint and building our font configuration would slow every other section's start.
+    import weasyprint
+
+    from documents.html import document_html, part_pages
+    from documents.render import render_pdf
+
     pack = travel_pack()
     parts = part_pages(pack)
 
