@@ -19,11 +19,13 @@ def is_working_day(day: date, holidays: Collection[date] = ()) -> bool:
 
 
 def add_working_days(day: date, count: int, holidays: Collection[date] = ()) -> date:
-    """The date `count` working days after `day` (which itself does not count)."""
+    """The date `count` working days after `day` (which itself does not count); before it when `count` is
+    negative (the last day to send a notice due so many working days before an arrival)."""
+    step = timedelta(days=1 if count >= 0 else -1)
     current = day
-    remaining = count
+    remaining = abs(count)
     while remaining > 0:
-        current += timedelta(days=1)
+        current += step
         if is_working_day(current, holidays):
             remaining -= 1
     return current
