@@ -54,7 +54,8 @@ def _include_routers(app: FastAPI) -> None:
     from api.cases.endpoints import router as cases
     from api.documents.endpoints import router as documents
     from api.medical.endpoints import router as medical
+    from api.movements.endpoints import router as movements
     from api.reception.endpoints import router as reception
 
-    for router in (auth, cases, medical, reception, callbacks, audit, documents):
+    for router in (auth, cases, medical, reception, callbacks, audit, documents, movements):
         app.include_router(router)

@@ -6,8 +6,10 @@ from dataclasses import dataclass
 
 from temporalio.client import Client
 
+from predeparture.keys import load_or_create_key
 from predeparture.settings import Settings
 from store.repository import Store
+from store.webhooks import SecretSealer, WebhookStore
 
 
 @dataclass
@@ -15,3 +17,11 @@ class ApiContext:
     settings: Settings
     store: Store
     temporal: Client
+    # Seals reception teams' webhook secrets under the key the worker opens them with. Made from the settings'
+    # payload encryption key when first needed, for contexts built without one.
+    sealer: SecretSealer | None = None
+
+    def webhooks(self) -> WebhookStore:
+        if self.sealer is None:
+            self.sealer = SecretSealer(*load_or_create_key(self.settings))
+        return WebhookStore(self.store, self.sealer)

@@ -9,16 +9,20 @@ from fastapi import FastAPI
 
 from api.app import create_app
 from api.context import ApiContext
+from predeparture.keys import load_or_create_key
 from predeparture.settings import Settings
 from predeparture.temporal import connect
 from store.repository import Store
+from store.webhooks import SecretSealer
 
 
 async def make_context(settings: Settings) -> ApiContext:
     """Migrations are the worker's job (and `dev`'s); the API only reads and writes through the store."""
     store = Store.from_url(settings.resolved_database_url())
     temporal = await connect(settings)
-    return ApiContext(settings=settings, store=store, temporal=temporal)
+    # The worker opens reception teams' secrets under the same key (predeparture.worker.build_worker).
+    sealer = SecretSealer(*load_or_create_key(settings))
+    return ApiContext(settings=settings, store=store, temporal=temporal, sealer=sealer)
 
 
 def build_app(settings: Settings) -> FastAPI:

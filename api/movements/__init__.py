@@ -1,0 +1,1 @@
+"""Movements (one flight carrying many families): their state, boarding, arrival, and reception webhooks."""
