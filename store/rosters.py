@@ -64,7 +64,7 @@ async def manifest_roster(store: Store, movement_id: str, organisation_id: str) 
         .order_by(CaseRow.reference, CaseRow.case_id)
     )
     async with store.session() as session:
-        found = list((await session.execute(query)).tuples())
+        found = [(case, booking) for case, booking in await session.execute(query)]
         if not found:
             return None
         people = list(await session.scalars(
