@@ -11,7 +11,7 @@ from datetime import date
 from domain.case import Case
 from domain.departure import DepartureState
 from domain.documents import movement_id
-from domain.planning_allocation import SeatTree, planning_order, propose
+from domain.planning_allocation import planning_order, propose
 from domain.planning_calendar import NoticeRules, WorkingDayCalendar
 from domain.planning_models import (
     Charter,
@@ -30,7 +30,7 @@ from domain.windows import WINDOW_STEPS
 
 __all__ = [
     "Charter", "CharterPlan", "CharterSelection", "LeftOut", "LeftOutReason", "MemberWindow", "NoticeRules",
-    "PlanningError", "Proposal", "ReadyCase", "SeatTree", "WorkingDayCalendar", "charter_problem",
+    "PlanningError", "Proposal", "ReadyCase", "WorkingDayCalendar", "charter_problem",
     "planning_order", "propose", "ready_case", "refusal", "validate_charter", "validate_selection",
 ]
 

@@ -3,8 +3,9 @@
 Families are taken most urgent first (priority, then the longest wait, then case id, so equal inputs give equal
 proposals), and each goes whole on the earliest charter it can take that still has seats for all of it. Nothing
 here walks every charter for every case: a destination's charters are sorted by date once, the date limits of a
-case (deferral, notice, windows) become a range of them by binary search, and a max-tree over the seats left finds
-the first charter in that range with room, so a plan costs O(n log m + m log m) for n cases and m charters."""
+case (deferral, notice, windows) become a range of them by binary search, and pointers to the next charter with
+room for a family's size find the first one in that range that can take it, near O(1) amortised; so a plan costs
+O(n log m + m log m) for n cases and m charters, the log m only in binary searches."""
 
 from __future__ import annotations
 
@@ -19,80 +20,74 @@ from domain.planning_models import Charter, CharterPlan, LeftOut, PlanningError,
 from domain.planning_validation import charter_problem
 
 
-class SeatTree:
-    """Seats left per charter (in date order) in a max-tree: the first charter from an index with at least so many
-    seats, and the most seats left in a range, each in O(log m)."""
+class SeatsLeft:
+    """Seats left per charter, in date order, as families are put on them.
+
+    Which charter from an index on first has room for a family of a given size: a pointer per family size to the
+    next charter with room, and a charter with fewer seats left than that size is skipped for good (seats only ever
+    go down), with the pointers followed shortened as they are read. Each lookup costs near O(1) amortised; a
+    family size first asked about costs one pass over the charters."""
 
     def __init__(self, seats_left: Sequence[int]) -> None:
-        size = 1
-        while size < len(seats_left):
-            size *= 2
-        self._size = size
-        self._most_left: dict[tuple[int, int], int] = {}
-        self._tree = [-1] * (2 * size)
-        self._tree[size:size + len(seats_left)] = seats_left
-        for node in range(size - 1, 0, -1):
-            self._tree[node] = max(self._tree[2 * node], self._tree[2 * node + 1])
+        self.left = list(seats_left)
+        self._next_with_room: dict[int, list[int]] = {}
+
+    def _pointers(self, seats: int) -> list[int]:
+        pointers = self._next_with_room.get(seats)
+        if pointers is None:
+            left = self.left
+            pointers = [i if left[i] >= seats else i + 1 for i in range(len(left))]
+            pointers.append(len(left))  # past the last charter: none
+            self._next_with_room[seats] = pointers
+        return pointers
+
+    def first_with(self, start: int, seats: int) -> int:
+        """The first index from `start` on with at least `seats` left; len(left) if none."""
+        pointers = self._pointers(seats)
+        index = start
+        while pointers[index] != index:
+            pointers[index] = pointers[pointers[index]]
+            index = pointers[index]
+        return index
 
     def take(self, index: int, seats: int) -> None:
-        self._most_left.clear()
-        tree, node = self._tree, index + self._size
-        tree[node] -= seats
-        node //= 2
-        while node:
-            tree[node] = max(tree[2 * node], tree[2 * node + 1])
-            node //= 2
+        before = self.left[index]
+        after = self.left[index] = before - seats
+        for size, pointers in self._next_with_room.items():
+            if after < size <= before:
+                pointers[index] = index + 1
 
-    def first_with(self, start: int, seats: int) -> int | None:
-        """The first index from `start` on with at least `seats` left."""
-        tree, node = self._tree, start + self._size
-        # Climb: from a node without room, go to the next subtree on the right, wherever it begins.
-        while tree[node] < seats:
-            while node & 1:
-                node //= 2
-            if node == 0:
-                return None
-            node += 1
-        while node < self._size:
-            node *= 2
-            if tree[node] < seats:
-                node += 1
-        return node - self._size
 
-    def most_left(self, start: int, stop: int) -> int:
-        """The most seats left on any charter in [start, stop) (-1 for none). Remembered until seats are taken:
-        once the charters fill, most families are asked about the same few ranges, and nothing changes them."""
-        known = self._most_left.get((start, stop))
-        if known is not None:
-            return known
-        tree, best = self._tree, -1
-        low, high = start + self._size, stop + self._size
-        while low < high:
-            if low & 1:
-                best = max(best, tree[low])
-                low += 1
-            if high & 1:
-                high -= 1
-                best = max(best, tree[high])
-            low //= 2
-            high //= 2
-        self._most_left[start, stop] = best
-        return best
+class MostLeft:
+    """The most seats left on any charter of a range, once the plan is made: a sparse table, O(1) a range."""
+
+    def __init__(self, seats_left: Sequence[int]) -> None:
+        self._levels = [list(seats_left)]
+        width = 1
+        while 2 * width <= len(seats_left):
+            below = self._levels[-1]
+            self._levels.append([max(below[i], below[i + width]) for i in range(len(below) - width)])
+            width *= 2
+
+    def __call__(self, start: int, stop: int) -> int:
+        level = (stop - start).bit_length() - 1
+        row = self._levels[level]
+        return max(row[start], row[stop - (1 << level)])
 
 
 @dataclass
 class _Destination:
     """One country's charters by date, and those whose arrival the reception team hears of in time."""
 
-    charters: list[Charter]  # every charter there, by departure
+    flights: list[reasons.Flight]  # every charter there, by departure
     days: list[int]  # their departure days, as ordinals
     notice: list[int]  # working days of notice each charter's arrival gives
     latest_from: list[int]  # the charter arriving last from this index on (the earliest such): most notice
     lead_days: int
-    in_time: list[Charter] = field(default_factory=list)
+    in_time: list[reasons.Flight] = field(default_factory=list)
     in_time_days: list[int] = field(default_factory=list)
     plans: list[CharterPlan] = field(default_factory=list)
-    seats: SeatTree | None = None
+    seats: SeatsLeft = field(default_factory=lambda: SeatsLeft([]))
 
 
 def _by_departure(charter: Charter) -> tuple[date, date, str]:
@@ -105,20 +100,23 @@ def _destinations(charters: Sequence[Charter], plans: dict[str, CharterPlan], to
     for charter in sorted(charters, key=_by_departure):
         grouped.setdefault(charter.destination_country, []).append(charter)
     destinations = {}
-    for country, flights in grouped.items():
-        notice = [rules.notice(country, today, c.arrives_on) for c in flights]
-        latest = list(range(len(flights)))
-        for i in range(len(flights) - 2, -1, -1):
-            if flights[i].arrives_on < flights[latest[i + 1]].arrives_on:
+    for country, there in grouped.items():
+        notice = [rules.notice(country, today, c.arrives_on) for c in there]
+        latest = list(range(len(there)))
+        for i in range(len(there) - 2, -1, -1):
+            if there[i].arrives_on < there[latest[i + 1]].arrives_on:
                 latest[i] = latest[i + 1]
-        place = _Destination(flights, [c.departs_on.toordinal() for c in flights], notice, latest,
+        flights = [reasons.flight_of(c) for c in there]
+        place = _Destination(flights, [c.departs_on.toordinal() for c in there], notice, latest,
                              rules.lead_days(country))
-        for charter, days in zip(flights, notice, strict=True):
+        seats_left = []
+        for charter, flight, days in zip(there, flights, notice, strict=True):
             if days >= place.lead_days:
-                place.in_time.append(charter)
+                place.in_time.append(flight)
                 place.in_time_days.append(charter.departs_on.toordinal())
-                place.plans.append(plans[charter.movement_id])
-        place.seats = SeatTree([c.seats_left for c in place.in_time])
+                place.plans.append(plans[flight.movement_id])
+                seats_left.append(charter.seats_left)
+        place.seats = SeatsLeft(seats_left)
         destinations[country] = place
     return destinations
 
@@ -180,7 +178,8 @@ def propose(charters: Sequence[Charter], cases: Sequence[ReadyCase], today: date
                                         seats_taken=c.seats_taken) for c in charters}
     on_board = {case_id: c.movement_id for c in charters for case_id in c.on_board}
     destinations = _destinations(charters, plans, today, rules)
-    left_out: list[LeftOut] = []
+    left_out: list[LeftOut | None] = []
+    no_room: list[tuple[int, reasons.Waiting, _Destination, int, int]] = []  # told once the seats are final
     for index in order:
         family = families[index]
         booked = on_board.get(family.case_id) or family.booked_on
@@ -192,22 +191,33 @@ def propose(charters: Sequence[Charter], cases: Sequence[ReadyCase], today: date
             left_out.append(reasons.other_destination(family))
             continue
         missing = _place(family, place)
-        if missing is not None:
+        if isinstance(missing, LeftOut):
             left_out.append(missing)
+        elif missing is not None:
+            no_room.append((len(left_out), family, place, *missing))
+            left_out.append(None)
+    most_left: dict[str, MostLeft] = {}
+    for slot, family, place, start, stop in no_room:
+        table = most_left.get(family.destination_country)
+        if table is None:
+            table = most_left[family.destination_country] = MostLeft(place.seats.left)
+        left_out[slot] = reasons.no_seats(family, table(start, stop))
     ordered = [plans[c.movement_id] for c in sorted(charters, key=_by_departure)]
-    return Proposal(today=today, charters=ordered, left_out=left_out)
+    return Proposal(today=today, charters=ordered, left_out=[item for item in left_out if item is not None])
 
 
-def _place(case: reasons.Waiting, place: _Destination) -> LeftOut | None:
-    """Put the family on its destination's earliest charter it can take with room for all of it, or say why not."""
+def _place(case: reasons.Waiting, place: _Destination) -> LeftOut | tuple[int, int] | None:
+    """Put the family on its destination's earliest charter it can take with room for all of it. If it cannot
+    go, why: or, if every charter it could take is full for it, the range of them (the seats left are told once
+    the plan is made)."""
     first = bisect_left(place.days, case.earliest)
     if first == len(place.days):
-        return reasons.deferred(case, place.charters[-1])
+        return reasons.deferred(case, place.flights[-1])
     days = place.in_time_days
     first_in_time = bisect_left(days, case.earliest)
     if first_in_time == len(days):
         latest = place.latest_from[first]
-        return reasons.notice_too_short(case, place.lead_days, place.notice[latest], place.charters[latest])
+        return reasons.notice_too_short(case, place.lead_days, place.notice[latest], place.flights[latest])
     start = max(first_in_time, bisect_left(days, case.start))
     stop = bisect_right(days, case.end)
     if start >= stop:
@@ -216,12 +226,9 @@ def _place(case: reasons.Waiting, place: _Destination) -> LeftOut | None:
         window = case.blocking(flight.departs_on)
         assert window is not None  # the flight is outside the common window, so a window closes it
         return reasons.window_closed(case, window, flight)
-    assert place.seats is not None
-    most_left = place.seats.most_left(start, stop)
-    if most_left < case.seats:
-        return reasons.no_seats(case, max(most_left, 0))
     found = place.seats.first_with(start, case.seats)
-    assert found is not None and found < stop  # a charter in the range has room, so the first from start does
+    if found >= stop:
+        return start, stop
     place.seats.take(found, case.seats)
     plan = place.plans[found]
     plan.case_ids.append(case.case_id)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import asdict, dataclass
 from datetime import date
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator, model_validator
+from pydantic import BaseModel, Field, computed_field, field_validator, model_validator
+from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from domain.documents import movement_id
 from domain.steps import Step
@@ -23,44 +25,45 @@ class PlanningError(ValueError):
         self.message = message
 
 
-class MemberWindow(BaseModel):
+# A dataclass, not a model, as `LeftOut` below: an operation's ready cases carry hundreds of thousands of these,
+# and planning reads every one; a model's per-instance dictionary and set of fields given tripled the memory that
+# reading walks through. Pydantic still validates, serialises and describes it inside a `ReadyCase`.
+@dataclass(frozen=True, slots=True)
+class MemberWindow:
     """One validity the flight date must fall inside: a step of one traveller, or of the whole case."""
 
-    model_config = ConfigDict(frozen=True)
-
     step: Step
-    person_id: str | None = Field(default=None, description="None for a step of the whole case (exit permit)")
+    person_id: Annotated[str | None, Field(description="None for a step of the whole case (exit permit)")] = None
     valid_from: date | None = None
     valid_until: date | None = None
 
-    @model_validator(mode="after")
-    def ends_after_it_starts(self) -> MemberWindow:
+    def __post_init__(self) -> None:
         if self.valid_from and self.valid_until and self.valid_until < self.valid_from:
             raise ValueError("valid_until is before valid_from")
-        return self
 
     def covers(self, day: date) -> bool:
         return (self.valid_from is None or self.valid_from <= day) and (
             self.valid_until is None or day <= self.valid_until)
 
 
-class ReadyCase(BaseModel):
+@pydantic_dataclass(frozen=True, slots=True)
+class ReadyCase:
     """A family whose preparation is done and who waits for a seat. A family never travels split."""
 
     case_id: str
-    seats: int = Field(ge=1, description="the family's size: every member flies on the same charter")
-    priority: int = Field(default=3, ge=1, le=5, description="1 is most urgent")
-    ready_since: date = Field(description="waiting for a flight since")
-    destination_country: str = Field(min_length=2, max_length=2, description="ISO 3166-1 alpha-2")
+    seats: Annotated[int, Field(ge=1, description="the family's size: every member flies on the same charter")]
+    ready_since: Annotated[date, Field(description="waiting for a flight since")]
+    destination_country: Annotated[str, Field(min_length=2, max_length=2, description="ISO 3166-1 alpha-2")]
     receiving_organisation: str
-    windows: list[MemberWindow] = Field(default_factory=list, description="of every member, every bounding step")
-    not_before: date | None = Field(default=None, description="a coordinator's deferral: no flight before")
-    booked_on: str | None = Field(default=None, description="the movement the case already holds seats on")
+    priority: Annotated[int, Field(ge=1, le=5, description="1 is most urgent")] = 3
+    windows: Annotated[tuple[MemberWindow, ...], Field(description="of every member, every bounding step")] = ()
+    not_before: Annotated[date | None, Field(description="a coordinator's deferral: no flight before")] = None
+    booked_on: Annotated[str | None, Field(description="the movement the case already holds seats on")] = None
 
     @field_validator("destination_country")
     @classmethod
     def upper_country(cls, country: str) -> str:
-        return country.upper()
+        return sys.intern(country.upper())  # one string for every case bound there: planning reads it for each
 
 
 class Charter(BaseModel):
@@ -77,7 +80,7 @@ class Charter(BaseModel):
     @field_validator("destination_country")
     @classmethod
     def upper_country(cls, country: str) -> str:
-        return country.upper()
+        return sys.intern(country.upper())  # one string for every case bound there: planning reads it for each
 
     @model_validator(mode="after")
     def consistent(self) -> Charter:

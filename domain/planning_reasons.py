@@ -56,6 +56,19 @@ def waiting(case: ReadyCase) -> Waiting:
                    start.toordinal(), end.toordinal(), starts_last, ends_first)
 
 
+@dataclass(slots=True)
+class Flight:
+    """A charter as a reason names it, its movement id (a digest) worked out once."""
+
+    movement_id: str
+    flight_number: str
+    departs_on: date
+
+
+def flight_of(charter: Charter) -> Flight:
+    return Flight(charter.movement_id, charter.flight_number, charter.departs_on)
+
+
 def _step_of(window: MemberWindow) -> str:
     step = window.step.value.replace("_", " ")
     return f"the {step} of {window.person_id}" if window.person_id else f"the case's {step}"
@@ -72,7 +85,7 @@ def other_destination(case: Waiting) -> LeftOut:
                    message=f"no charter of this plan flies to {country}")
 
 
-def deferred(case: Waiting, last: Charter) -> LeftOut:
+def deferred(case: Waiting, last: Flight) -> LeftOut:
     return LeftOut(
         case_id=case.case_id, reason=LeftOutReason.DEFERRED, not_before=case.not_before,
         movement_id=last.movement_id, flight_date=last.departs_on,
@@ -80,7 +93,7 @@ def deferred(case: Waiting, last: Charter) -> LeftOut:
                 f"leaves on {last.departs_on}")
 
 
-def notice_too_short(case: Waiting, needs: int, has: int, latest: Charter) -> LeftOut:
+def notice_too_short(case: Waiting, needs: int, has: int, latest: Flight) -> LeftOut:
     return LeftOut(
         case_id=case.case_id, reason=LeftOutReason.NOTICE_TOO_SHORT, needs_working_days=needs, has_working_days=has,
         movement_id=latest.movement_id, flight_date=latest.departs_on,
@@ -88,7 +101,7 @@ def notice_too_short(case: Waiting, needs: int, has: int, latest: Charter) -> Le
                 f"{latest.flight_number}, the latest it could take, arrives {has} working days from today")
 
 
-def window_closed(case: Waiting, window: MemberWindow, flight: Charter) -> LeftOut:
+def window_closed(case: Waiting, window: MemberWindow, flight: Flight) -> LeftOut:
     if window.valid_until is not None and flight.departs_on > window.valid_until:
         why = f"ends on {window.valid_until}, before flight {flight.flight_number} on {flight.departs_on}"
     else:
@@ -100,7 +113,9 @@ def window_closed(case: Waiting, window: MemberWindow, flight: Charter) -> LeftO
 
 
 def no_seats(case: Waiting, most_left: int) -> LeftOut:
+    """`most_left`: the most seats any charter the family could take has left once the plan is made, as the
+    coordinator sees them in the proposal (never more than when the family's turn came)."""
     return LeftOut(
         case_id=case.case_id, reason=LeftOutReason.NO_SEATS, family_size=case.seats, most_seats_left=most_left,
         message=f"a family of {case.seats} travels together; no charter it could take has more than {most_left} "
-                f"seats left")
+                f"seats left in this plan")

@@ -40,7 +40,7 @@ def refusal(case: ReadyCase, charter: Charter) -> str | None:
     family = reasons.waiting(case)
     window = family.blocking(charter.departs_on)
     if window is not None:
-        return reasons.window_closed(family, window, charter).message
+        return reasons.window_closed(family, window, reasons.flight_of(charter)).message
     return None
 
 

@@ -55,6 +55,7 @@ def plain_plan(charters: Sequence[Charter], cases: Sequence[ReadyCase], today: d
     placed: dict[str, list[str]] = {c.movement_id: [] for c in flights}
     held = {case_id: c.movement_id for c in flights for case_id in c.on_board}
     why: dict[str, tuple[str, str | None, int | None]] = {}
+    full: dict[str, list[Charter]] = {}
     for case in sorted(cases, key=lambda c: (c.priority, c.ready_since, c.case_id)):
         country = case.destination_country
         holidays = set(rules.holidays.get(country, ()))
@@ -77,10 +78,13 @@ def plain_plan(charters: Sequence[Charter], cases: Sequence[ReadyCase], today: d
         elif not open_:
             why[case.case_id] = ("window_closed", None, None)  # which flight it names is checked on its own
         elif not roomy:
-            why[case.case_id] = ("no_seats", None, max(left[f.movement_id] for f in open_))
+            why[case.case_id] = ("no_seats", None, None)  # the seats left are told once the plan is made
+            full[case.case_id] = open_
         else:
             left[roomy[0].movement_id] -= case.seats
             placed[roomy[0].movement_id].append(case.case_id)
+    for case_id, open_ in full.items():
+        why[case_id] = ("no_seats", None, max(left[f.movement_id] for f in open_))
     return placed, why
 
 

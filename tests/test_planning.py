@@ -53,9 +53,10 @@ def test_a_family_too_big_for_the_seats_left_is_not_split_and_a_smaller_one_behi
     proposal = propose([charter("AC101", 20, seats=10, taken=6, on_board=["case_earlier"])],
                        [ready("case_five", seats=5, priority=1), ready("case_four", seats=4, priority=2)], TODAY)
     assert proposal.charters[0].case_ids == ["case_four"]
+    # The seats left are those of the plan as made: the four went to the family of four.
     assert reason_of(proposal, "case_five") == {
-        "case_id": "case_five", "reason": "no_seats", "family_size": 5, "most_seats_left": 4,
-        "message": "a family of 5 travels together; no charter it could take has more than 4 seats left"}
+        "case_id": "case_five", "reason": "no_seats", "family_size": 5, "most_seats_left": 0,
+        "message": "a family of 5 travels together; no charter it could take has more than 0 seats left in this plan"}
 
 
 def test_a_family_already_on_a_charter_or_another_flight_is_not_proposed_again() -> None:
