@@ -46,6 +46,13 @@ class MemberWindow:
             self.valid_until is None or day <= self.valid_until)
 
 
+def country_code(country: str) -> str:
+    """Upper case, and one string object for every case and charter of a country: planning reads it for each."""
+    return sys.intern(country.upper())
+
+
+# A validated dataclass with slots, not a model, for the same reason: a model's dictionary and set of fields given
+# were most of the memory a plan of 20,000 families walks through.
 @pydantic_dataclass(frozen=True, slots=True)
 class ReadyCase:
     """A family whose preparation is done and who waits for a seat. A family never travels split."""
@@ -63,7 +70,7 @@ class ReadyCase:
     @field_validator("destination_country")
     @classmethod
     def upper_country(cls, country: str) -> str:
-        return sys.intern(country.upper())  # one string for every case bound there: planning reads it for each
+        return country_code(country)
 
 
 class Charter(BaseModel):
@@ -80,7 +87,7 @@ class Charter(BaseModel):
     @field_validator("destination_country")
     @classmethod
     def upper_country(cls, country: str) -> str:
-        return sys.intern(country.upper())  # one string for every case bound there: planning reads it for each
+        return country_code(country)
 
     @model_validator(mode="after")
     def consistent(self) -> Charter:
@@ -133,7 +140,8 @@ class LeftOut:
     valid_from: date | None = None
     valid_until: date | None = None
     family_size: int | None = None
-    most_seats_left: Annotated[int | None, Field(description="on any charter it could otherwise take")] = None
+    most_seats_left: Annotated[int | None, Field(description="on any charter it could otherwise take, in the plan "
+                                                             "as made")] = None
 
     def as_dict(self) -> dict[str, object]:
         """The fields that apply to its reason."""

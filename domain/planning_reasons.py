@@ -17,9 +17,9 @@ class Waiting:
     its members covers at once (as day ordinals), with the windows that set each end: the one starting last and
     the one ending first (the first listed among equals).
 
-    Each family's windows are read once, into this, in the order the families came. Placing them, in another
-    order, then touches this record alone: at 20,000 families, following pointers back into every window's
-    dates cost a quarter of the plan."""
+    Each family's windows are read once, into this, in the order the families came (and lie in memory). Placing
+    the families, in another order, then touches this record, not the windows spread through memory: at 20,000
+    families memory, more than instructions, is what a plan waits on."""
 
     case_id: str
     seats: int
