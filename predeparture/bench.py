@@ -552,6 +552,7 @@ async def departures_section(context: BenchContext) -> SectionResult:
 # -- sections of their own modules, which import the above (so here, not at the top) ----------------------------
 
 from predeparture import bench_api  # noqa: E402, F401 - registers the `api` section
+from predeparture import bench_planning  # noqa: E402, F401 - registers the `planning` section
 from predeparture import bench_documents  # noqa: E402, F401 - registers the `documents` section
 
 # -- the command (after the sections, so its help names them) ------------------------------------------------
