@@ -16,6 +16,7 @@ from domain.partner_messages import (
     Appointment,
     AppointmentRequest,
     Attendance,
+    CharterFlight,
     Decision,
     ExitPermitRequest,
     FlightBooking,
@@ -65,6 +66,13 @@ def _traveller(case: Case, person_id: str) -> TravellerRef:
         nationality=person.nationality,
         functional_needs=person.functional_needs,
     )
+
+
+class BookingCall(m.FlightCall):
+    """A booking request, on a chartered flight when the departure was allocated one. A plain `FlightCall` (what
+    histories recorded before charters hold) reads as one with no charter."""
+
+    charter: CharterFlight | None = None
 
 
 class PartnerActivities:
@@ -153,7 +161,7 @@ class PartnerActivities:
         return await _partner_call(self._partners.orientation.attendance(call.reference, call.as_of))
 
     @activity.defn
-    async def book_flight(self, call: m.FlightCall) -> FlightBooking:
+    async def book_flight(self, call: BookingCall) -> FlightBooking:
         case = await self._case(call.case_id)
         request = FlightRequest(
             case_id=case.case_id,
@@ -163,6 +171,7 @@ class PartnerActivities:
             earliest=call.earliest,
             latest=call.latest,
             requested_at=call.requested_at,
+            charter=call.charter,
         )
         return await _partner_call(self._partners.travel.book_flight(request, m.flight_key(call.case_id, call.attempt)))
 

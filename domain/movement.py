@@ -249,3 +249,17 @@ def validate_confirmation(state: MovementState, confirmation: ArrivalConfirmatio
 
 
 MovementInput.model_rebuild()
+
+
+class CharterAssignment(BaseModel):
+    """A coordinator puts a family on a charter: its departure books the family's seats on that very flight, and
+    joins the movement as any booked family does."""
+
+    movement_id: str = Field(min_length=1)
+    flight: FlightLeg
+    destination_country: str = Field(min_length=2, max_length=2)
+    assigned_by: str = Field(min_length=1, max_length=64)
+
+    @property
+    def departs_on(self) -> date:
+        return self.flight.departs_at.date()

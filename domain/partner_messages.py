@@ -110,6 +110,16 @@ class Attendance(BaseModel):
     completed_on: date | None = None
 
 
+class CharterFlight(BaseModel):
+    """A flight chartered for many families. The travel partner seats the family on exactly this flight instead
+    of choosing a scheduled one; the movement, not the partner, counts the charter's seats."""
+
+    flight_number: str = Field(min_length=2, max_length=10)
+    departs_at: datetime
+    arrives_at: datetime
+    origin: str = Field(min_length=1, max_length=64)
+
+
 class FlightRequest(BaseModel):
     case_id: str
     travellers: list[TravellerRef]
@@ -118,6 +128,9 @@ class FlightRequest(BaseModel):
     earliest: date
     latest: date | None = None
     requested_at: datetime  # the partner's "now": flights it offers depart after this
+    charter: CharterFlight | None = Field(
+        default=None, description="book on this chartered flight, whose date must lie in earliest..latest; "
+                                  "None: any scheduled flight in that window")
 
 
 class FlightBooking(BaseModel):

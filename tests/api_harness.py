@@ -34,6 +34,7 @@ from predeparture.settings import ApiSettings, Settings, TemporalSettings
 from store.documents import DocumentArchive
 from store.repository import Store
 from store.rosters import manifest_roster
+from store.webhooks import SecretSealer
 from tests import papers
 from tests.departure_harness import Drive, World, quiet_simulator
 from tests.test_api_coordinator import case_body
@@ -84,9 +85,11 @@ def harness_settings(data_dir: Path, task_queue: str, **api: Any) -> Settings:
 
 
 @asynccontextmanager
-async def serving(settings: Settings, store: Store, temporal: Client) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
-    """The real application, no dependency overridden: callers authenticate with real bearer tokens."""
-    app = create_app(context=ApiContext(settings, store, temporal))
+async def serving(settings: Settings, store: Store, temporal: Client, sealer: SecretSealer | None = None,
+                  ) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    """The real application, no dependency overridden: callers authenticate with real bearer tokens. Pass the
+    world's `sealer`, so a webhook secret the API seals is the one the worker's deliveries open and sign with."""
+    app = create_app(context=ApiContext(settings, store, temporal, sealer=sealer))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http:
         yield app, http
 

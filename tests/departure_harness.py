@@ -25,6 +25,7 @@ from predeparture.settings import PartnerAdapters, SimulatorSettings
 from predeparture.temporal import data_converter
 from predeparture.worker import build_worker
 from store.repository import Store
+from store.webhooks import SecretSealer
 from tests.conftest import venv_binary
 from workflows.departure import DepartureWorkflow
 
@@ -49,6 +50,7 @@ class World:
     store: Store
     partners: PartnerSet
     task_queue: str
+    sealer: SecretSealer  # the reception teams' webhook secrets, as the worker opens them
     started: list[WorkflowHandle[DepartureWorkflow, DepartureState]] = field(default_factory=list)
 
     async def today(self) -> date:
@@ -158,9 +160,10 @@ async def open_world(database_url: str, task_queue: str, simulator: SimulatorSet
     await store.migrate()
     partners = build_partners(PartnerAdapters(), simulator)
     client = Client(**{**env.client.config(), "data_converter": data_converter("test", TEST_KEY)})
+    sealer = SecretSealer("test", TEST_KEY)
     try:
-        async with build_worker(client, task_queue, store, partners, renderer=renderer):
-            world = World(env, client, store, partners, task_queue)
+        async with build_worker(client, task_queue, store, partners, renderer=renderer, sealer=sealer):
+            world = World(env, client, store, partners, task_queue, sealer)
             yield world
             await world.stop_all()
     finally:

@@ -20,6 +20,7 @@ from fastapi import FastAPI
 from activities.messages import flight_key
 from activities.movements import JoinMovementCall, MovementActivities
 from api.principal import Role
+from domain.audit import AuditEvent
 from domain.case import Case
 from domain.departure import BookingRecord, BookingStatus, Phase, ProgressUpdate
 from domain.documents import FlightLeg, movement_id
@@ -64,7 +65,7 @@ async def stage(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> 
     async with open_world(database_url, f"tq-movements-{uuid.uuid4().hex[:8]}", FAST_PARTNERS) as world:
         settings = harness_settings(tmp_path_factory.mktemp("movements"), world.task_queue,
                                     rate_limits_enabled=False)
-        async with serving(settings, world.store, world.client) as (app, http):
+        async with serving(settings, world.store, world.client, world.sealer) as (app, http):
             yield Stage(world, app, http, await Cast.enrol(world.store, http))
 
 
@@ -257,7 +258,50 @@ async def test_a_charter_is_planned_with_the_office_ready_families_and_a_refused
                                     json={"case_ids": [ready.case_id, elsewhere.case_id]})
     assert refused.status_code == 422 and [e["field"] for e in refused.json()["errors"]] == ["body.case_ids.1"]
     assert (await stage.get(path)).json()["families"] == 0
-    accepted = await stage.http.post(allocation, headers=coordinator, json={"case_ids": [ready.case_id]})
-    assert accepted.status_code == 200, accepted.text
-    on_board = await stage.until(path, lambda movement: movement["families"] == 1)
-    assert on_board["travellers"] == len(ready.people) and on_board["seats_taken"] == len(ready.people) + 1
+    # These families live in the store only: no departure runs to book the seats, so none is taken.
+    # (tests/test_charter_allocation.py puts running departures on a charter.)
+    untaken = await stage.http.post(allocation, headers=coordinator, json={"case_ids": [ready.case_id]})
+    assert untaken.status_code == 409, untaken.text
+    assert [e["message"] for e in untaken.json()["errors"]] == [f"case {ready.case_id}: its departure is not running"]
+    assert (await stage.get(path)).json()["families"] == 0
+
+
+async def deferred_case_of_office_a(stage: Stage, *not_before: date) -> Case:
+    """A ready case whose departure was deferred, once per date given, as its workflow audits a deferral."""
+    case = await ready_case_of_office_a(stage, "CA")
+    await stage.world.store.apply_progress(ProgressUpdate(case_id=case.case_id, phase=Phase.DEFERRED))
+    start = datetime.now(UTC)
+    await stage.world.store.append_audit([
+        AuditEvent(event_key=f"{case.case_id}:{n}", at=start + timedelta(seconds=n), actor="system:departure-workflow",
+                   action="departure.deferred" if n == 0 else "departure.replanned", object_type="case",
+                   object_id=case.case_id, detail={"phase": "deferred", "not_before": day.isoformat()})
+        for n, day in enumerate(not_before)])
+    return case
+
+
+async def test_a_family_deferred_past_the_charter_is_left_out_with_its_date_and_its_latest_deferral_counts(
+    stage: Stage
+) -> None:
+    coordinator = stage.headers(Role.COORDINATOR)
+    departs = datetime.combine(date.today() + timedelta(days=40), time(22), tzinfo=UTC)
+    created = await stage.http.post("/charters", headers=coordinator, json={
+        "flight_number": f"CH{uuid.uuid4().hex[:6]}", "departs_at": departs.isoformat(),
+        "arrives_at": (departs + timedelta(hours=14)).isoformat(), "origin": "NBO", "destination_country": "CA",
+        "destination_city": "Winnipeg", "seats": 12})
+    assert created.status_code == 201, created.text
+    movement = created.json()["movement_id"]
+    past_it = departs.date() + timedelta(days=5)
+    deferred = await deferred_case_of_office_a(stage, past_it)
+    replanned = await deferred_case_of_office_a(stage, past_it, departs.date() - timedelta(days=3))
+
+    proposal = await stage.http.post(f"/charters/{movement}/proposal", headers=coordinator)
+    assert proposal.status_code == 200, proposal.text
+    left_out = {o["case_id"]: o for o in proposal.json()["left_out"]}
+    assert deferred.case_id not in proposal.json()["case_ids"]
+    assert {"reason": "deferred", "not_before": past_it.isoformat()}.items() <= left_out[deferred.case_id].items()
+    assert replanned.case_id in proposal.json()["case_ids"]
+
+    refused = await stage.http.post(f"/charters/{movement}/allocation", headers=coordinator,
+                                    json={"case_ids": [deferred.case_id]})
+    assert refused.status_code == 422, refused.text
+    assert "deferred until" in refused.json()["errors"][0]["message"]

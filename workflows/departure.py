@@ -9,6 +9,7 @@ import asyncio
 from datetime import timedelta
 
 from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
 
 from workflows.base import DepartureRefused
 from workflows.flight import FlightSteps
@@ -25,7 +26,9 @@ with workflow.unsafe.imports_passed_through():
         Phase,
     )
     from domain.medical import AssessmentResult, FitnessResult, MedicalFile, ScreeningResult
+    from domain.movement import CharterAssignment
     from domain.partner_messages import DecisionStatus
+    from domain.planning import charter_assignment_problem
     from domain.steps import PER_PERSON_STEPS, Step, StepRecord, StepState, step_key
     from domain.windows import assessment_validity, screening_validity
 
@@ -41,8 +44,9 @@ class DepartureWorkflow(FlightSteps):
         self.clinic_id = departure.clinic_id
         self._history_limit = departure.history_limit
         self.state = departure.state or DepartureState(case_id=departure.case_id)
-        self._interrupts: list[DeferRequest | CancelRequest] = []
+        self._interrupts: list[DeferRequest | CancelRequest | CharterAssignment] = []
         self._interrupts_handled = 0
+        self._charter_refusals: dict[int, str] = {}  # interrupt ticket -> why that charter was not taken
         self._case_loaded = False
 
     @workflow.run
@@ -57,12 +61,17 @@ class DepartureWorkflow(FlightSteps):
             await workflow.wait_condition(
                 lambda: attempt.done() or len(self._interrupts) > self._interrupts_handled or self._should_roll_over()
             )
-            if not attempt.done():
+            interrupted = not attempt.done()
+            if interrupted:
                 attempt.cancel()
             try:
                 await attempt
             except asyncio.CancelledError:
                 pass
+            except ActivityError as error:
+                # A partner call waiting for its next retry is cancelled at once, and says so as its failure.
+                if not (interrupted and isinstance(error.cause, CancelledError)):
+                    raise
             except DepartureRefused as refused:
                 await self.compensate(str(refused))
                 self.set_phase(Phase.REFUSED, str(refused))
@@ -100,7 +109,7 @@ class DepartureWorkflow(FlightSteps):
     def _should_roll_over(self) -> bool:
         info = workflow.info()
         too_long = info.is_continue_as_new_suggested() or info.get_current_history_length() > self._history_limit
-        return too_long and self._in_flight == 0
+        return too_long and self._in_flight == 0 and self.charter is None
 
     async def _attempt(self) -> None:
         while True:
@@ -140,11 +149,18 @@ class DepartureWorkflow(FlightSteps):
                 await self.compensate(request.reason)
                 self.set_phase(Phase.CANCELLED, request.reason)
                 await self.save_everything("departure.cancelled", by=request.requested_by)
+                await self.give_up_charter(request.reason)
             elif isinstance(request, DeferRequest) and not self.state.is_terminal:
                 await self.compensate(request.reason, appointments=PRE_EMBARKATION)
                 self.defer_until(request.not_before, request.reason, request.requested_by)
                 await self.save_everything("departure.deferred", by=request.requested_by,
                                            not_before=request.not_before.isoformat())
+                if self.charter is not None and self.charter.departs_on < request.not_before:
+                    await self.give_up_charter(request.reason)
+            elif isinstance(request, CharterAssignment):
+                refused = await self.take_charter(request)
+                if refused is not None:
+                    self._charter_refusals[self._interrupts_handled + 1] = refused
             self._interrupts_handled += 1
 
     # -- coordinators ----------------------------------------------------------------------------------------
@@ -169,6 +185,27 @@ class DepartureWorkflow(FlightSteps):
         ticket = len(self._interrupts)
         await workflow.wait_condition(lambda: self._interrupts_handled >= ticket)
         return self.state.without_medical_details()
+
+    @workflow.update
+    async def assign_charter(self, assignment: CharterAssignment) -> DepartureState:
+        """The family's next booking is on this charter. Answers once the departure has taken it (the booking
+        itself follows); a departure whose state changed meanwhile says why it could not."""
+        if self.state.booking is not None or self.charter_id() == assignment.movement_id:
+            return self.state.without_medical_details()  # this charter, taken already: nothing to interrupt
+        self._interrupts.append(assignment)
+        ticket = len(self._interrupts)
+        await workflow.wait_condition(lambda: self._interrupts_handled >= ticket)
+        refused = self._charter_refusals.pop(ticket, None)
+        if refused is not None:
+            raise ApplicationError(refused, type="ValueError", non_retryable=True)
+        return self.state.without_medical_details()
+
+    @assign_charter.validator
+    def validate_assign_charter(self, assignment: CharterAssignment) -> None:
+        self._require_case()
+        problem = charter_assignment_problem(self.case, self.state, assignment, self.charter_id(), self.today())
+        if problem is not None:
+            raise ValueError(problem)
 
     @workflow.query
     def get_state(self) -> DepartureState:

@@ -13,16 +13,23 @@ from workflows.preparation import PreparationSteps
 
 with workflow.unsafe.imports_passed_through():
     from activities import messages as m
-    from activities.partners import PartnerActivities
+    from activities.partners import BookingCall, PartnerActivities
     from domain.departure import BookingRecord, BookingStatus, Deferral, Phase
-    from domain.partner_messages import AppointmentKind, FlightBooking
+    from domain.movement import CharterAssignment
+    from domain.partner_messages import AppointmentKind, CharterFlight, FlightBooking
+    from domain.planning import charter_assignment_problem
     from domain.steps import MEDICAL_STEPS, Step, StepRecord, StepState, step_key
     from domain.windows import feasible_window, plan_redo
 
 FLIGHT_POLL = timedelta(hours=1)
+CHARTER_PATCH = "charter-assignment"
 
 
 class FlightSteps(PreparationSteps, Paperwork, DepartureBase):
+    # The charter a coordinator allocated the family to, until the family holds its seats (then the booking says
+    # it). Never carried over by continue-as-new: a departure does not roll over while it holds one.
+    charter: CharterAssignment | None = None
+
     def mark_lapsed(self) -> bool:
         """Steps whose validity no longer meets the others are set to be redone. False if there were none."""
         lapsed = plan_redo(self.state.steps.values(), self.earliest())
@@ -32,7 +39,12 @@ class FlightSteps(PreparationSteps, Paperwork, DepartureBase):
         return bool(lapsed)
 
     async def book(self) -> FlightBooking | None:
-        """Book the first flight inside every validity window; None if the windows close before one is found."""
+        """Book the first flight inside every validity window, or the charter the family was allocated to; None
+        if the windows close before one is found."""
+        if self.charter is not None:
+            booked = await self._book_charter(self.charter)
+            if booked is not None:
+                return booked
         search_from = self.earliest()
         while (window := feasible_window(self.state.steps.values(), search_from)) is not None:
             attempt = self.state.booking_attempt + 1
@@ -52,18 +64,79 @@ class FlightSteps(PreparationSteps, Paperwork, DepartureBase):
                 await self.cancel_booking(attempt, booking, "outside the validity windows")
                 search_from = window.start + timedelta(days=1)
                 continue
-            self.state.booking = booking
-            key = Step.FLIGHT_BOOKING.value
-            self.update_step(key, state=StepState.DONE, reference=booking.booking_ref, attempt=attempt,
-                             valid_from=booking.departs_at.date(), valid_until=booking.departs_at.date(), reason=None)
-            self._open_pre_embarkation_steps(booking)
-            self.set_phase(Phase.AWAITING_FLIGHT)
-            record = BookingRecord(attempt=attempt, idempotency_key=m.flight_key(self.case.case_id, attempt),
-                                   status=BookingStatus.BOOKED, booking=booking)
-            await self.save(key, *self._pre_embarkation_keys(), bookings=[record])
-            self.issue_booking_papers(booking)
-            return booking
+            return await self._hold(attempt, booking)
         return None
+
+    async def _hold(self, attempt: int, booking: FlightBooking) -> FlightBooking:
+        self.state.booking = booking
+        key = Step.FLIGHT_BOOKING.value
+        self.update_step(key, state=StepState.DONE, reference=booking.booking_ref, attempt=attempt,
+                         valid_from=booking.departs_at.date(), valid_until=booking.departs_at.date(), reason=None)
+        self._open_pre_embarkation_steps(booking)
+        self.set_phase(Phase.AWAITING_FLIGHT)
+        record = BookingRecord(attempt=attempt, idempotency_key=m.flight_key(self.case.case_id, attempt),
+                               status=BookingStatus.BOOKED, booking=booking)
+        await self.save(key, *self._pre_embarkation_keys(), bookings=[record])
+        self.issue_booking_papers(booking)
+        return booking
+
+    # -- charters --------------------------------------------------------------------------------------------
+    async def take_charter(self, assignment: CharterAssignment) -> str | None:
+        """A coordinator allocated the family to a charter: the next booking is on that flight. Returns why the
+        departure cannot take it, or None. A booking attempt under way for a scheduled flight is given back first,
+        whatever the partner made of it, so the family never holds two flights."""
+        workflow.patched(CHARTER_PATCH)
+        problem = charter_assignment_problem(self.case, self.state, assignment, self.charter_id(), self.today())
+        if problem is not None or self.state.booking is not None:
+            return problem  # a booking here is this very charter's: taken already
+        if self.state.open_booking_attempt is not None:
+            await self.call(PartnerActivities.cancel_flight,
+                            m.Compensation(case_id=self.case.case_id, attempt=self.state.open_booking_attempt))
+            self.state.open_booking_attempt = None
+        self.charter = assignment
+        await self.save(events=[self.audit_event("departure.charter_assigned", "case", self.case.case_id,
+                                                 movement=assignment.movement_id, by=assignment.assigned_by)])
+        return None
+
+    def charter_id(self) -> str | None:
+        return self.charter.movement_id if self.charter is not None else None
+
+    async def _book_charter(self, assignment: CharterAssignment) -> FlightBooking | None:
+        """Seats on the allocated charter, if its date still suits the family; else the charter is given up and
+        the family's seats on it released, and the departure books as it would have without one."""
+        day = assignment.departs_on
+        window = feasible_window(self.state.steps.values(), max(self.today(), self.state.not_before or day.min))
+        if window is None or not window.contains(day):
+            await self.give_up_charter(f"the family's validity windows no longer meet on {day}")
+            return None
+        attempt = self.state.booking_attempt + 1
+        self.state.booking_attempt = attempt
+        self.state.open_booking_attempt = attempt
+        flight = assignment.flight
+        call = BookingCall(case_id=self.case.case_id, attempt=attempt, earliest=window.start, latest=window.end,
+                           requested_at=self.now(),
+                           charter=CharterFlight(flight_number=flight.flight_number, departs_at=flight.departs_at,
+                                                 arrives_at=flight.arrives_at, origin=flight.origin))
+        try:
+            booking = await self.call(PartnerActivities.book_flight, call)
+        except ActivityError as error:
+            code = rejection_code(error)
+            if code is None:
+                raise
+            self.state.open_booking_attempt = None
+            await self.give_up_charter(f"the travel partner refused the charter: {code}")
+            return None
+        self.charter = None
+        return await self._hold(attempt, booking)
+
+    async def give_up_charter(self, reason: str) -> None:
+        """The family does not fly on its charter after all: its seats go back to the movement."""
+        assignment, self.charter = self.charter, None
+        if assignment is None:
+            return
+        await self.save(events=[self.audit_event("departure.charter_given_up", "case", self.case.case_id,
+                                                 movement=assignment.movement_id, reason=reason[:200])])
+        await self.leave_movement(assignment.movement_id, reason)
 
     def _pre_embarkation_keys(self) -> list[str]:
         return [k for k, r in self.state.steps.items() if r.step in (Step.PRE_DEPARTURE_SCREENING, Step.FITNESS_TO_TRAVEL)]

@@ -82,6 +82,12 @@ class Paperwork(DepartureBase):
         elif workflow.patched(BOOKING_CANCELLED_PATCH):
             await self._publish_manifest(booking)
 
+    async def leave_movement(self, movement: str, reason: str) -> None:
+        """Seats a coordinator reserved on a charter for a family that will not take them after all."""
+        leave = LeaveMovement(case_id=self.case.case_id, reason=reason[:500])
+        await self._movement_call(MovementActivities.leave_movement,
+                                  LeaveMovementCall(movement_id=movement, leave=leave))
+
     async def issue_boarding_papers(self) -> None:
         """Called when every pre-embarkation check has passed, before the flight."""
         await self.booking_papers_issued()

@@ -46,6 +46,13 @@ class AllocationBody(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"case_ids": ["case_8c1d0f3b2a9e4d71"]}]})
 
 
+class NotTaken(BaseModel):
+    case_id: str
+    reason: str = Field(description="why the family's departure did not take the charter; opaque ids and dates only")
+
+
 class AllocationView(BaseModel):
     movement_id: str
-    accepted: list[str] = Field(description="families sent to the charter; each takes its seats as it joins")
+    accepted: list[str] = Field(description="families whose departure took the charter: their seats are held on "
+                                            "the movement, and each books them with the travel partner")
+    refused: list[NotTaken] = Field(default_factory=list, description="families whose departure did not take it")

@@ -6,19 +6,23 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.common import WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
 
 from api.audit import service as audit
 from api.context import ApiContext
 from api.movements import repository, service
-from api.movements.charter_schemas import AllocationView, CharterBody, ProposalView
+from api.movements.charter_schemas import AllocationView, CharterBody, NotTaken, ProposalView
 from api.movements.schemas import MovementView
 from api.principal import Principal
 from api.problems import FieldError, ProblemError
+from domain.departure import departure_workflow_id
 from domain.documents import FlightLeg, movement_id
 from domain.movement import (
     JOIN_SIGNAL,
+    CharterAssignment,
     MovementInput,
     MovementKind,
     MovementState,
@@ -33,6 +37,7 @@ from domain.planning import (
     validate_charter,
     validate_selection,
 )
+from workflows.departure import DepartureWorkflow
 from workflows.movement import MovementWorkflow
 
 OFFICE_MEMO = service.OFFICE_MEMO
@@ -109,19 +114,63 @@ async def proposal(context: ApiContext, principal: Principal, movement: str) -> 
 
 
 async def allocate(context: ApiContext, principal: Principal, movement: str, case_ids: list[str]) -> AllocationView:
-    """Checked whole before any family joins: one family that is not ready or does not fit refuses them all."""
-    charter, _ = await _charter(context, principal, movement)
+    """Checked whole by the planning rules before any family is sent: one family that is not ready or does not
+    fit refuses them all (422). Then each family's departure is told its charter, and its own rules decide: a
+    departure whose state moved on since (booked elsewhere, deferred, cancelled) says why it did not take it, and
+    the families that did keep their seats. Nothing was taken at all: 409, with each family's reason."""
+    charter, state = await _charter(context, principal, movement)
+    # Families on board already were allocated before (an allocation sent again): they stay as they are.
+    fresh = [case_id for case_id in case_ids if case_id not in state.parties]
     waiting = {w.ready.case_id: w for w in await repository.ready_cases(context, principal.org_id)}
-    selection = [CharterSelection(movement_id=movement, case_ids=case_ids)]
+    selection = [CharterSelection(movement_id=movement, case_ids=fresh)]
     try:
         validate_selection(selection, [charter], [w.ready for w in waiting.values()], _today(),
                            NoticeRules(policies=context.settings.policy))
     except PlanningError as error:
-        raise invalid(error, {f"charters.0.case_ids.{j}": f"case_ids.{j}" for j in range(len(case_ids))}
-                      | {"charters.0.case_ids": "case_ids"}) from None
+        raise invalid(error, {f"charters.0.case_ids.{j}": f"case_ids.{case_ids.index(case_id)}"
+                              for j, case_id in enumerate(fresh)} | {"charters.0.case_ids": "case_ids"}) from None
+    start = await service.movement_input(context, context.temporal.get_workflow_handle(movement_workflow_id(movement)))
+    assert start is not None  # _charter found it
+    assignment = CharterAssignment(movement_id=movement, flight=start.flight,
+                                   destination_country=start.destination_country, assigned_by=principal.subject)
     handle = context.temporal.get_workflow_handle(movement_workflow_id(movement))
+    accepted: list[str] = []
+    refused: list[NotTaken] = []
     for case_id in case_ids:
+        if case_id not in fresh:
+            accepted.append(case_id)
+            continue
+        reason = await _assign(context, case_id, assignment)
+        if reason is not None:
+            refused.append(NotTaken(case_id=case_id, reason=reason))
+            continue
+        # The seats are the family's from now on; its departure joins again, the same, once it has booked them.
         # A join repeated (an allocation sent again) changes nothing on the movement.
         await handle.signal(JOIN_SIGNAL, waiting[case_id].party)
-    await audit.record(context, principal, "charter.allocated", "movement", movement, families=str(len(case_ids)))
-    return AllocationView(movement_id=movement, accepted=case_ids)
+        accepted.append(case_id)
+        await audit.record(context, principal, "charter.allocated", "case", case_id,
+                           key=f"charter.allocated:{movement}:{case_id}", movement=movement)
+    if not accepted:
+        raise ProblemError(409, "no family could be put on the charter", errors=[
+            FieldError(field=f"body.case_ids.{case_ids.index(n.case_id)}", message=f"case {n.case_id}: {n.reason}")
+            for n in refused])
+    return AllocationView(movement_id=movement, accepted=accepted, refused=refused)
+
+
+async def _assign(context: ApiContext, case_id: str, assignment: CharterAssignment) -> str | None:
+    """Why the family's departure did not take the charter, or None once it has."""
+    departure = context.temporal.get_workflow_handle(departure_workflow_id(case_id))
+    try:
+        await departure.execute_update(DepartureWorkflow.assign_charter, assignment)
+    except WorkflowUpdateFailedError as failed:
+        cause = failed.cause
+        if isinstance(cause, ApplicationError) and cause.type == "ValueError":  # the departure's own rule
+            return cause.message
+        return "the departure refused the charter"  # anything else is not ours to quote
+    except WorkflowUpdateRPCTimeoutOrCancelledError:
+        return "the departure did not answer in time; ask again, it takes the same charter only once"
+    except RPCError as error:
+        if error.status is RPCStatusCode.NOT_FOUND:
+            return "its departure is not running"
+        raise
+    return None

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import select
 
@@ -16,7 +16,7 @@ from domain.movement import JoinMovement, party_of
 from domain.planning import ReadyCase, ready_case
 from domain.steps import step_key
 from domain.windows import WINDOW_STEPS
-from store.models import CaseRow
+from store.models import AuditRow, CaseRow
 from store.webhook_models import ReceptionEndpointRow
 
 
@@ -47,7 +47,9 @@ async def endpoint(context: ApiContext, organisation_id: str) -> StoredEndpoint 
 
 
 # Phases in which a departure waits for a flight it does not hold yet.
-AWAITING_SEATS = (Phase.PREPARING.value, Phase.BOOKING.value)
+AWAITING_SEATS = (Phase.PREPARING.value, Phase.BOOKING.value, Phase.DEFERRED.value)
+# The departure's events that set its "not before" date; the latest one holds (workflows/departure.py).
+DEFERRING = ("departure.deferred", "departure.replanned")
 
 
 @dataclass(frozen=True)
@@ -60,8 +62,8 @@ class Waiting:
 
 async def ready_cases(context: ApiContext, office_id: str) -> list[Waiting]:
     """The office's cases whose departure waits for a flight with every step that bounds the flight date done
-    for every member: what planning may put on a charter. Deferrals live in the departure, not the store, so a
-    deferred case is one whose phase says so and is not among these."""
+    for every member: what planning may put on a charter. A deferred case is among them with its "not before"
+    date, which the store knows from the departure's audited deferral."""
     query = select(CaseRow.case_id, CaseRow.departure_phase).where(
         CaseRow.office_id == office_id, CaseRow.departure_phase.in_(AWAITING_SEATS)).order_by(CaseRow.case_id)
     async with context.store.session() as session:
@@ -72,7 +74,7 @@ async def ready_cases(context: ApiContext, office_id: str) -> list[Waiting]:
         if case is None:
             continue
         records = await context.store.step_records(case_id)
-        state = DepartureState(case_id=case_id, phase=Phase(phase),
+        state = DepartureState(case_id=case_id, phase=Phase(phase), not_before=await _not_before(context, case_id),
                                steps={step_key(r.step, r.person_id): r for r in records})
         waited_from = [r.updated_at for r in records if r.step in WINDOW_STEPS and r.updated_at is not None]
         ready = ready_case(case, state, max(waited_from).date() if waited_from else case.approved_on)
@@ -83,3 +85,13 @@ async def ready_cases(context: ApiContext, office_id: str) -> list[Waiting]:
         found.append(Waiting(ready, party_of(case_id, case.destination.receiving_organisation, len(case.people),
                                              needs)))
     return found
+
+
+async def _not_before(context: ApiContext, case_id: str) -> date | None:
+    """The date of the departure's latest deferral (a coordinator's, or the replanning after an unfit check)."""
+    query = (select(AuditRow.detail).where(AuditRow.object_id == case_id, AuditRow.action.in_(DEFERRING))
+             .order_by(AuditRow.at.desc(), AuditRow.id.desc()).limit(1))
+    async with context.store.session() as session:
+        detail = await session.scalar(query)
+    day = (detail or {}).get("not_before")
+    return date.fromisoformat(day) if isinstance(day, str) else None

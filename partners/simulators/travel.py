@@ -6,12 +6,12 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 
 from domain.case import FunctionalNeed
-from domain.partner_messages import FlightBooking, FlightRequest, FlightStatus
+from domain.partner_messages import CharterFlight, FlightBooking, FlightRequest, FlightStatus
 from partners.errors import PartnerRejected
 from partners.simulators.draws import Draws
 from partners.simulators.faults import FaultPlan
 from partners.simulators.gate import CallGate
-from partners.simulators.references import as_utc, make_reference, parse, render
+from partners.simulators.references import Reference, as_utc, make_reference, parse, render
 from predeparture.settings import SimulatorSettings
 
 PREFIX = "FL"
@@ -79,6 +79,8 @@ class SimulatedTravelPartner:
         return not self.draws.chance(self.settings.no_seats_rate, "no_seats", day)
 
     def _book(self, request: FlightRequest, key: str) -> FlightBooking:
+        if request.charter is not None:
+            return self._seat_on_charter(request, request.charter, key)
         departs_at = self._departure(request, key)
         day = departs_at.date()
         if request.latest is not None and day > request.latest:
@@ -87,12 +89,32 @@ class SimulatedTravelPartner:
             raise PartnerRejected(self.role, "no_seats", f"no seats left on {day.isoformat()}")
         reference = make_reference(self.draws, PREFIX, departs_at, key)
         flight_time = timedelta(hours=5 + self.draws.below(14, "flight_time", key), minutes=self._minute(key, "arr"))
+        return self._booking(request, reference, flight_number=(
+            f"{self.draws.pick(AIRLINES, 'airline', key)}{100 + self.draws.below(9900, 'flight', key)}"),
+            arrives_at=reference.at + flight_time, origin=self.draws.pick(ORIGINS, "origin", request.case_id))
+
+    def _seat_on_charter(self, request: FlightRequest, charter: CharterFlight, key: str) -> FlightBooking:
+        """The aircraft is ours: no date is sold out, but the partner books no flight outside the family's window
+        or one that has left."""
+        departs_at = as_utc(charter.departs_at)
+        day = departs_at.date()
+        if day < request.earliest or (request.latest is not None and day > request.latest):
+            raise PartnerRejected(self.role, "outside_window", f"the charter leaves on {day.isoformat()}, outside "
+                                                               "the family's window")
+        if departs_at <= as_utc(request.requested_at):
+            raise PartnerRejected(self.role, "flight_departed", "the charter has left")
+        reference = make_reference(self.draws, PREFIX, departs_at, key)
+        return self._booking(request, reference, flight_number=charter.flight_number,
+                             arrives_at=as_utc(charter.arrives_at), origin=charter.origin)
+
+    def _booking(self, request: FlightRequest, reference: Reference, *, flight_number: str, arrives_at: datetime,
+                 origin: str) -> FlightBooking:
         return FlightBooking(
             booking_ref=render(self.draws, reference),
-            flight_number=f"{self.draws.pick(AIRLINES, 'airline', key)}{100 + self.draws.below(9900, 'flight', key)}",
+            flight_number=flight_number,
             departs_at=reference.at,
-            arrives_at=reference.at + flight_time,
-            origin=self.draws.pick(ORIGINS, "origin", request.case_id),
+            arrives_at=arrives_at,
+            origin=origin,
             destination=request.destination_city,
             seats=len(request.travellers),
             special_service_requests=[
