@@ -17,6 +17,9 @@ Authenticate with `POST /auth/token` (OAuth2 password grant for people, client c
 and send `Authorization: Bearer <token>`. Every error is an RFC 9457 problem document (`application/problem+json`)
 naming the field at fault. Diagnoses and test results appear only in medical views; everyone else sees functional
 needs. URLs carry opaque ids only.
+
+Partner systems: the contract for your side (requests we send, callbacks you send us, signatures) is published at
+[`/partners/contract.json`](/partners/contract.json).
 """
 
 
@@ -52,10 +55,11 @@ def _include_routers(app: FastAPI) -> None:
     from api.auth.endpoints import router as auth
     from api.callbacks.endpoints import router as callbacks
     from api.cases.endpoints import router as cases
+    from api.contract.endpoints import router as partner_contract
     from api.documents.endpoints import router as documents
     from api.medical.endpoints import router as medical
     from api.movements.endpoints import router as movements
     from api.reception.endpoints import router as reception
 
-    for router in (auth, cases, medical, reception, callbacks, audit, documents, movements):
+    for router in (auth, cases, medical, reception, callbacks, audit, documents, movements, partner_contract):
         app.include_router(router)

@@ -26,6 +26,7 @@ class TemporalSettings(BaseModel):
 
 class AdapterKind(StrEnum):
     SIMULATOR = "simulator"
+    HTTP = "http"  # the partner organisation's own service, over the published contract (partners/contract)
 
 
 class PartnerAdapters(BaseModel):
@@ -36,6 +37,34 @@ class PartnerAdapters(BaseModel):
     medical: AdapterKind = AdapterKind.SIMULATOR
     orientation: AdapterKind = AdapterKind.SIMULATOR
     travel: AdapterKind = AdapterKind.SIMULATOR
+
+
+class PartnerEndpoint(BaseModel):
+    """One partner organisation's service, for a role whose adapter is "http"."""
+
+    organisation_id: str = Field(min_length=1, description="the partner organisation this endpoint belongs to")
+    base_url: str = Field(min_length=1, description="e.g. https://permits.example.org/v1")
+    api_key: SecretStr = Field(description="the credential we present (Authorization: Bearer)")
+    callback_secret: SecretStr | None = Field(
+        default=None, min_length=16, description="the HMAC key the partner signs its callbacks with; when set, the "
+        "API refuses this role's callbacks without a valid X-Partner-Signature"
+    )
+    timeout_seconds: float = Field(default=10.0, gt=0, description="a whole request, read included")
+    connect_timeout_seconds: float = Field(default=3.0, gt=0)
+    max_connections: int = Field(default=20, ge=1, description="pooled connections to this partner")
+
+
+class PartnerNetwork(BaseModel):
+    """Where each network partner lives, per role (only read for roles whose adapter is "http")."""
+
+    exit_permits: PartnerEndpoint | None = None
+    travel_documents: PartnerEndpoint | None = None
+    medical: PartnerEndpoint | None = None
+    orientation: PartnerEndpoint | None = None
+    travel: PartnerEndpoint | None = None
+    callback_max_skew: timedelta = Field(
+        default=timedelta(minutes=5), gt=timedelta(0), description="older or future-dated signed callbacks are refused"
+    )
 
 
 class SimulatorSettings(BaseModel):
@@ -148,6 +177,7 @@ class Settings(BaseSettings):
     encryption_key_id: str = "k1"
     temporal: TemporalSettings = Field(default_factory=TemporalSettings)
     partners: PartnerAdapters = Field(default_factory=PartnerAdapters)
+    partner_network: PartnerNetwork = Field(default_factory=PartnerNetwork)
     simulator: SimulatorSettings = Field(default_factory=SimulatorSettings)
     policy: PolicyBook = Field(default_factory=PolicyBook)
     api: ApiSettings = Field(default_factory=ApiSettings)

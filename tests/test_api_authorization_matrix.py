@@ -84,6 +84,7 @@ POLICY: dict[Route, Policy] = {
     ("GET", "/docs"):                                         Policy(EVERYONE, Reach.PUBLIC),
     ("GET", "/docs/oauth2-redirect"):                         Policy(EVERYONE, Reach.PUBLIC),
     ("GET", "/redoc"):                                        Policy(EVERYONE, Reach.PUBLIC),
+    ("GET", "/partners/contract.json"):                       Policy(EVERYONE, Reach.PUBLIC),
     ("POST", "/auth/token"):                                  Policy(EVERYONE, Reach.PUBLIC),
     ("GET", "/cases"):                                        only(COORDINATOR, Reach.OWN_LIST),
     ("GET", "/cases/{case_id}"):                              only(COORDINATOR, Reach.OWN_OBJECT),
@@ -127,7 +128,7 @@ POLICY: dict[Route, Policy] = {
 }
 # Documentation describes the medical schemas; it carries nobody's data.
 DOCUMENTATION = frozenset({("GET", "/openapi.json"), ("GET", "/docs"), ("GET", "/docs/oauth2-redirect"),
-                           ("GET", "/redoc")})
+                           ("GET", "/redoc"), ("GET", "/partners/contract.json")})
 
 ALLOWED = "2xx"
 # The flight of office A's family has not flown yet: its movement lets the owner through (no 401, 403 or 404) and
@@ -212,6 +213,7 @@ CALLS: dict[Route, Callable[[Stage, Identity | None], Call]] = {
     ("GET", "/docs"): lambda s, c: Call("/docs"),
     ("GET", "/docs/oauth2-redirect"): lambda s, c: Call("/docs/oauth2-redirect"),
     ("GET", "/redoc"): lambda s, c: Call("/redoc"),
+    ("GET", "/partners/contract.json"): lambda s, c: Call("/partners/contract.json"),
     ("POST", "/auth/token"): _token,
     ("GET", "/cases"): lambda s, c: Call("/cases"),
     ("GET", "/cases/{case_id}"): lambda s, c: Call(f"/cases/{s.scene.case_id}"),

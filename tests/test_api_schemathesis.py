@@ -88,6 +88,7 @@ AUDIENCE: dict[str, Role | None] = {
     "GET /movements/{movement_id}/manifests/{organisation_id}/manifest.pdf": Role.RECEPTION_TEAM,
     "GET /movements/{movement_id}/manifests/{organisation_id}/versions": Role.RECEPTION_TEAM,
     "GET /verify/{reference}": None,
+    "GET /partners/contract.json": None,
     "GET /movements/{movement_id}": Role.RECEPTION_TEAM,
     "POST /movements/{movement_id}/boarding": Role.COORDINATOR,
     "POST /movements/{movement_id}/arrival": Role.RECEPTION_TEAM,
@@ -99,7 +100,7 @@ AUDIENCE: dict[str, Role | None] = {
 }
 FRESH_TOKEN_EACH_TIME = {"POST /auth/revoke"}
 # Operations that take no parameter and no body: no request to them can be malformed, so there is no negative case.
-NOTHING_TO_BREAK = {"GET /reception/webhook"}
+NOTHING_TO_BREAK = {"GET /reception/webhook", "GET /partners/contract.json"}
 # Updates to a running departure. Aimed at office A's case, each goes once to a quiet departure of its own
 # (api_harness.idle_departure says why), and after that to office B's case.
 DEPARTURE_CHANGES = {"POST /cases/{case_id}/departure/defer", "POST /cases/{case_id}/departure/date",

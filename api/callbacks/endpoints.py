@@ -7,15 +7,17 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, status
 
 from api.callbacks import service
+from api.callbacks.signatures import signed_by_partner
 from api.callbacks.schemas import PARTNER_REFERENCE, BookingCallback, CallbackReceipt, DecisionCallback
 from api.cases.responses import problems
-from api.deps import Context, require
+from api.deps import Context
 from api.limits import Bucket, rate_limited
-from api.principal import Principal, Scope
+from api.principal import Principal
 
 router = APIRouter(tags=["partner callbacks"])
 
-Partner = Annotated[Principal, Depends(require(Scope.CALLBACKS_WRITE))]
+# Authenticated by token, then by the partner's signature over the body when its settings hold a signing key.
+Partner = Annotated[Principal, Depends(signed_by_partner)]
 Reference = Annotated[str, Path(pattern=PARTNER_REFERENCE, description="your own reference for our request")]
 ACCEPTED = {"status_code": status.HTTP_202_ACCEPTED, "response_model": CallbackReceipt,
             "responses": problems(404, 413, 429), "dependencies": [rate_limited(Bucket.CALLBACKS)]}

@@ -24,6 +24,9 @@ class DecisionCallback(BaseModel):
     valid_until: date | None = Field(default=None, description="required when issued")
     document_number: OptionalText(1, 128, description="required when issued") = None
     reason: OptionalText(1, 500, description="why it was refused") = None
+    case_id: str | None = Field(
+        default=None, pattern=PARTNER_REFERENCE, description="our case id, as our request named it: a decision that "
+        "arrives before your answer to the request reached us is then kept for the case, not refused")
 
     model_config = ConfigDict(json_schema_extra={"examples": [
         {"status": "issued", "valid_from": "2026-03-01", "valid_until": "2027-02-28", "document_number": "EP-448120"},

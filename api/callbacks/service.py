@@ -64,7 +64,7 @@ async def record_decision(context: ApiContext, principal: Principal, kind: Decis
     _check_decision(body)
     awaited = await repository.step_by_reference(context, kind.step, reference)
     if awaited is None:
-        raise ProblemError(404, "no request of ours carries this reference")
+        return await _record_early_decision(context, principal, kind, reference, body)
     key = _event_key(kind.role, reference, body.status.value)
     received_at = datetime.now(UTC)
     duplicate = await repository.already_recorded(context, key)
@@ -78,6 +78,33 @@ async def record_decision(context: ApiContext, principal: Principal, kind: Decis
         # Written after the signal: a row means the departure has heard it, so a repeat may skip the signal.
         await audit.record(context, principal, kind.action, "case", awaited.case_id, key=key, step=awaited.step_key,
                            reference=reference, status=body.status.value, delivered=str(delivered).lower())
+    return CallbackReceipt(reference=reference, status=body.status.value, received_at=received_at,
+                           duplicate=duplicate)
+
+
+def _decision(reference: str, body: DecisionCallback, received_at: datetime) -> PartnerDecision:
+    return PartnerDecision(reference=reference, decision=partner_messages.Decision(
+        reference=reference, status=partner_messages.DecisionStatus(body.status.value),
+        valid_from=body.valid_from, valid_until=body.valid_until, document_number=body.document_number,
+        reason=body.reason, decided_at=received_at))
+
+
+async def _record_early_decision(context: ApiContext, principal: Principal, kind: DecisionKind, reference: str,
+                                 body: DecisionCallback) -> CallbackReceipt:
+    """A decision for a reference no step carries yet: the partner answered before its acknowledgement of our
+    request reached us (or before the departure recorded it). Given our case id, the departure keeps the decision
+    under the reference and uses it as soon as the acknowledgement lands, so the answer is not lost."""
+    if body.case_id is None:
+        raise ProblemError(404, "no request of ours carries this reference (name our case_id if you answered "
+                                "before acknowledging)")
+    key = _event_key(kind.role, reference, body.status.value)
+    received_at = datetime.now(UTC)
+    duplicate = await repository.already_recorded(context, key)
+    if not duplicate:
+        if not await _deliver(context, body.case_id, _decision(reference, body, received_at)):
+            raise ProblemError(404, "no request of ours carries this reference")
+        await audit.record(context, principal, kind.action, "case", body.case_id, key=key, step=kind.step.value,
+                           reference=reference, status=body.status.value, delivered="true", early="true")
     return CallbackReceipt(reference=reference, status=body.status.value, received_at=received_at,
                            duplicate=duplicate)
 

@@ -1,0 +1,1 @@
+"""Serves the published partner contract (partners/contract) with our callbacks' bodies filled in."""
