@@ -7,8 +7,9 @@ STAMP := $(VENV)/.installed
 DEMO_CASES ?= 12
 
 # WeasyPrint renders with Pango and needs fonts (Noto, for Arabic script too); poppler-utils' pdftoppm and pdftotext
-# let the tests look at the PDFs. Installed from Debian when missing.
-SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fontconfig fonts-noto-core poppler-utils
+# let the tests look at the PDFs. Debian's chromium is the browser the web pages' tests drive (Playwright never
+# downloads one). Installed from Debian when missing.
+SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fontconfig fonts-noto-core poppler-utils chromium
 
 .PHONY: install system-packages run test bench clean
 
@@ -26,7 +27,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-install: $(STAMP)
+# Front-end packages (axe-core for the browser tests) come from the npm registry, pinned by package-lock.json.
+NODE_STAMP := node_modules/.installed
+$(NODE_STAMP): package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
+
+install: $(STAMP) $(NODE_STAMP)
 
 run: install
 	$(BIN)/predeparture dev --demo-cases $(DEMO_CASES)

@@ -47,6 +47,8 @@ def create_app(context: ApiContext | None = None,
     install_problem_handlers(app)
     install_limits(app)
     _include_routers(app)
+    from api.web import install_web  # the pages under /ui; after the problem handlers, which it wraps
+    install_web(app)
     return app
 
 

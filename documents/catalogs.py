@@ -1,4 +1,4 @@
-"""Keeping the catalogs in step with the templates.
+"""Keeping the catalogs in step with the templates (documents and web pages) and the code that names messages.
 
 `python -m documents.catalogs` finds every message the templates and `documents/` use and brings each language's
 .po file up to date: new messages are added untranslated, messages no longer used are dropped, translations kept.
@@ -30,6 +30,7 @@ def used_messages() -> dict[str, list[tuple[str, int]]]:
         (ROOT / "templates", [("**.html", "jinja2")], {"extensions": "jinja2.ext.i18n", "trim_blocks": "true",
                                                        "lstrip_blocks": "true"}),
         (ROOT / "documents", [("**.py", "python")], {}),
+        (ROOT / "api" / "web", [("**.py", "python")], {}),  # the pages' own messages (nav, errors, form rules)
     ]
     for folder, method_map, options in sources:
         options_map = {pattern: options for pattern, _ in method_map}

@@ -170,6 +170,7 @@ async def _dev_api(client: Any, store: Any, settings: Settings, demo_cases: int,
 def _dev_panel(settings: Settings, ui_url: str | None, profile: str, api_url: str) -> Panel:
     lines = [
         f"[bold]API[/]             {api_url}  (OpenAPI and a try-it console at {api_url}/docs)",
+        f"[bold]Web pages[/]       {api_url}/ui/  (sign in with a demo account below)",
         f"[bold]Temporal UI[/]     {ui_url or '(headless)'}",
         f"[bold]Temporal[/]        {settings.temporal.address}  namespace {settings.temporal.namespace}, "
         f"task queue {settings.temporal.task_queue}",

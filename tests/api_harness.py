@@ -103,6 +103,8 @@ def api_routes(app: FastAPI) -> list[tuple[str, str]]:
         routes = app.routes
     found: list[tuple[str, str]] = []
     for route in routes:
+        if route.path == "/ui" or route.path.startswith("/ui/"):
+            continue  # the pages: a session cookie, not a bearer token; tests/test_web_*.py check who may see them
         for method in sorted(getattr(route, "methods", None) or ()):
             if method != "HEAD":
                 found.append((method, route.path))

@@ -9,7 +9,7 @@ from sqlalchemy import and_, bindparam, exists, func, not_, or_, select
 
 from api.context import ApiContext
 from domain.case import Case
-from domain.departure import Phase
+from domain.departure import BookingStatus, Phase
 from domain.steps import Step, StepRecord, StepState
 from store import convert
 from store.models import BookingRow, CaseRow, PersonRow, StepResultRow
@@ -34,6 +34,8 @@ class CaseFilter:
     blocked: bool | None = None
     expiring_by: tuple[date, date] | None = None  # (today, last day): a done step's validity ends in between
     destination: str | None = None
+    movement: str | None = None  # a booking still held on this movement (flight and date)
+    reference: str | None = None  # part of the office's file reference, any case
 
 
 @dataclass(frozen=True)
@@ -125,6 +127,12 @@ async def office_cases(context: ApiContext, office_id: str, where: CaseFilter,
         states = [where.state] if where.state else OPEN_STATES
         conditions.append(StepResultRow.state.in_([s.value for s in states]))
         query = query.where(_step_exists(*conditions))
+    if where.movement:
+        query = query.where(exists().where(BookingRow.case_id == CaseRow.case_id,
+                                           BookingRow.movement_id == where.movement,
+                                           BookingRow.status == BookingStatus.BOOKED.value))
+    if where.reference:
+        query = query.where(func.lower(CaseRow.reference).contains(where.reference.lower(), autoescape=True))
     if where.blocked is not None:
         blocked = _step_exists(StepResultRow.state.in_([s.value for s in BLOCKING_STATES]))
         query = query.where(blocked if where.blocked else not_(blocked))
@@ -150,3 +158,27 @@ async def office_cases(context: ApiContext, office_id: str, where: CaseFilter,
         for step_row in step_rows:
             steps.setdefault(step_row.case_id, []).append(convert.step_from_row(step_row))
     return [ListedCase(row, counts.get(row.case_id, 0), steps.get(row.case_id, [])) for row in rows]
+
+
+@dataclass(frozen=True)
+class HeldFlight:
+    movement_id: str
+    flight_number: str
+    departs_at: datetime
+
+
+async def held_flights(context: ApiContext, office_id: str, case_ids: list[str] | None = None
+                       ) -> dict[str, HeldFlight]:
+    """Case id -> the flight its booking still holds, for the office's cases (or just these)."""
+    query = (select(BookingRow.case_id, BookingRow.movement_id, BookingRow.flight_number, BookingRow.departs_at)
+             .join(CaseRow, CaseRow.case_id == BookingRow.case_id)
+             .where(CaseRow.office_id == office_id, BookingRow.status == BookingStatus.BOOKED.value,
+                    BookingRow.movement_id.is_not(None))
+             .order_by(BookingRow.attempt, BookingRow.id))
+    if case_ids is not None:
+        if not case_ids:
+            return {}
+        query = query.where(BookingRow.case_id.in_(case_ids))
+    async with context.store.session() as session:
+        rows = (await session.execute(query)).all()
+    return {row.case_id: HeldFlight(row.movement_id, row.flight_number, row.departs_at) for row in rows}
