@@ -10,7 +10,7 @@ import contextlib
 import json
 import logging
 import signal
-from collections.abc import Coroutine
+from collections.abc import AsyncIterator, Coroutine
 from datetime import timedelta
 from typing import Annotated, Any, TypeVar
 
@@ -106,6 +106,9 @@ def dev(
     demo_cases: Annotated[int, typer.Option("--demo-cases", min=0, help="Load this many demo families.")] = 0,
     realistic: RealisticOption = False,
     seed: Annotated[int | None, typer.Option(help="Seed of the demo families (default: the simulator seed).")] = None,
+    partners_over_http: Annotated[bool, typer.Option(
+        "--partners-over-http",
+        help="Run the partner simulator service and reach every partner over HTTP, as production does.")] = False,
 ) -> None:
     """Everything on this machine: Temporal dev server, worker, API, partner simulators. Ctrl-C stops it all."""
     from predeparture.devstack import DevServerError
@@ -114,35 +117,65 @@ def dev(
     _setup_logging(activity_failures=False)
     settings = profile_settings(get_settings(), realistic)
     try:
-        _run(_dev(settings, demo_cases, seed, realistic))
+        _run(_dev(settings, demo_cases, seed, realistic, partners_over_http))
     except DevServerError as error:
         errors.print(f"[red]{error}[/]")
         raise typer.Exit(1) from None
     console.print("[green]stopped[/]: API, worker, callback pump and Temporal dev server")
 
 
-async def _dev(settings: Settings, demo_cases: int, seed: int | None, realistic: bool) -> None:
+async def _dev(settings: Settings, demo_cases: int, seed: int | None, realistic: bool,
+               partners_over_http: bool = False) -> None:
     from predeparture.devstack import embedded_stack
-    from predeparture.profiles import profile_name
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    async with embedded_stack(settings, graceful_shutdown_timeout=WORKER_SHUTDOWN_GRACE) as stack:
-        api, logins = await _dev_api(stack.client, stack.store, settings, demo_cases, _seed(seed, settings))
-        api_url = f"http://{settings.api.host}:{settings.api.port}"
-        console.print(_dev_panel(settings, stack.server.ui_url, profile_name(realistic), api_url))
-        console.print(demo_logins_table(logins, api_url))
-        demo = None
-        if demo_cases:
-            demo = asyncio.create_task(_dev_demo(stack.client, stack.store, settings, demo_cases, seed))
-        try:
-            await _wait_forever()
-        finally:
-            console.print("stopping…")
-            if demo is not None:
-                demo.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await demo
-            await api.stop()
+    api_url = f"http://{settings.api.host}:{settings.api.port}"
+    async with contextlib.AsyncExitStack() as running:
+        partners_url = None
+        if partners_over_http:
+            settings, partners_url = await running.enter_async_context(_partners_service(settings, api_url))
+        stack = await running.enter_async_context(
+            embedded_stack(settings, graceful_shutdown_timeout=WORKER_SHUTDOWN_GRACE))
+        await _dev_until_stopped(stack, settings, demo_cases, seed, realistic, api_url, partners_url)
+
+
+@contextlib.asynccontextmanager
+async def _partners_service(settings: Settings, api_url: str) -> AsyncIterator[tuple[Settings, str]]:
+    """The partner simulator service beside the stack, and settings that reach every partner through it."""
+    from api.server import ApiServer
+    from predeparture.partners_network import over_http, sim_config
+    from predeparture.partners_sim import create_partners_sim
+
+    sim = settings.partners_sim
+    url = f"http://{sim.host}:{sim.port}"
+    settings = over_http(settings, url, api_url)
+    server = ApiServer(create_partners_sim(sim_config(settings)), sim.host, sim.port)
+    await server.start()
+    try:
+        yield settings, url
+    finally:
+        await server.stop()
+
+
+async def _dev_until_stopped(stack: Any, settings: Settings, demo_cases: int, seed: int | None, realistic: bool,
+                             api_url: str, partners_url: str | None) -> None:
+    from predeparture.profiles import profile_name
+
+    api, logins = await _dev_api(stack.client, stack.store, settings, demo_cases, _seed(seed, settings))
+    console.print(_dev_panel(settings, stack.server.ui_url, profile_name(realistic), api_url, partners_url))
+    console.print(demo_logins_table(logins, api_url))
+    demo = None
+    if demo_cases:
+        demo = asyncio.create_task(_dev_demo(stack.client, stack.store, settings, demo_cases, seed))
+    try:
+        await _wait_forever()
+    finally:
+        console.print("stopping…")
+        if demo is not None:
+            demo.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await demo
+        await api.stop()
 
 
 async def _dev_api(client: Any, store: Any, settings: Settings, demo_cases: int, seed: int) -> tuple[Any, list[Any]]:
@@ -167,10 +200,14 @@ async def _dev_api(client: Any, store: Any, settings: Settings, demo_cases: int,
     return server, logins
 
 
-def _dev_panel(settings: Settings, ui_url: str | None, profile: str, api_url: str) -> Panel:
+def _dev_panel(settings: Settings, ui_url: str | None, profile: str, api_url: str,
+               partners_url: str | None = None) -> Panel:
+    partners = (f"over HTTP: the simulator service at {partners_url} (faults at {partners_url}/admin/faults)"
+                if partners_url else "simulated in the worker")
     lines = [
         f"[bold]API[/]             {api_url}  (OpenAPI and a try-it console at {api_url}/docs)",
         f"[bold]Web pages[/]       {api_url}/ui/  (sign in with a demo account below)",
+        f"[bold]Partners[/]        {partners}; their contract at {api_url}/partners/contract.json",
         f"[bold]Temporal UI[/]     {ui_url or '(headless)'}",
         f"[bold]Temporal[/]        {settings.temporal.address}  namespace {settings.temporal.namespace}, "
         f"task queue {settings.temporal.task_queue}",
@@ -230,10 +267,10 @@ async def _worker(settings: Settings) -> None:
 
     log = logging.getLogger("predeparture.worker")
     store = Store.from_url(settings.resolved_database_url())
+    partners = build_partners(settings.partners, settings.simulator, settings.partner_network)
     try:
         await store.migrate()
         client = await connect(settings)
-        partners = build_partners(settings.partners, settings.simulator)
         # The worker renders the papers in processes of its own, and stops them when it stops.
         running = build_worker(client, settings.temporal.task_queue, store, partners, documents=settings.documents,
                                graceful_shutdown_timeout=WORKER_SHUTDOWN_GRACE)
@@ -244,6 +281,7 @@ async def _worker(settings: Settings) -> None:
                      safe_database_url(settings.resolved_database_url()))
             await _wait_forever()
     finally:
+        await partners.aclose()  # the network adapters' connection pools
         await store.close()
 
 
@@ -283,6 +321,58 @@ def api_command() -> None:
     settings = get_settings()
     server = ApiServer(build_app(settings), settings.api.host, settings.api.port)
     asyncio.run(server.serve_until_stopped())
+
+
+# -- partners --------------------------------------------------------------------------------------------------
+
+
+@app.command("partners-sim")
+def partners_sim(
+    host: Annotated[str | None, typer.Option(help="Listen here (default: partners_sim.host).")] = None,
+    port: Annotated[int | None, typer.Option(help="Listen on this port (default: partners_sim.port).")] = None,
+    api_url: Annotated[str | None, typer.Option(help="Our API, to send callbacks to (default: partners_sim.api_url).")
+                       ] = None,
+) -> None:
+    """The partner side of the published contract as its own HTTP server: simulated permit authority, document
+    issuer, clinic, orientation partner and airline, with faults set at run time through PUT /admin/faults."""
+    from api.server import ApiServer
+    from predeparture.partners_network import sim_config
+    from predeparture.partners_sim import create_partners_sim
+
+    _setup_logging()
+    settings = get_settings()
+    chosen = settings.partners_sim.model_copy(update={name: value for name, value in
+                                                      {"host": host, "port": port, "api_url": api_url}.items()
+                                                      if value is not None})
+    settings = settings.model_copy(update={"partners_sim": chosen})
+    config = sim_config(settings)
+    if not config.api_keys:
+        errors.print("[red]no partner credential configured[/]: set PREDEPARTURE_PARTNER_NETWORK__<ROLE> "
+                     "(its api_key is what the simulated partner accepts)")
+        raise typer.Exit(2)
+    console.print(f"partner simulator on http://{chosen.host}:{chosen.port} for {', '.join(sorted(config.api_keys))}"
+                  f"; callbacks to {chosen.api_url or '(none: polling only)'}")
+    server = ApiServer(create_partners_sim(config), chosen.host, chosen.port)
+
+    async def serve() -> None:
+        await server.start()
+        try:
+            await _wait_forever()
+        finally:
+            await server.stop()
+
+    _run(serve())
+    console.print("[green]stopped[/]: partner simulator")
+
+
+@app.command("partners-contract")
+def partners_contract() -> None:
+    """Write the published partner contract (OpenAPI 3.1) to partners/contract/partners.openapi.json, after a
+    partner message changed; the API serves the same document at /partners/contract.json."""
+    from api.contract.document import PUBLISHED, partner_contract
+
+    PUBLISHED.write_text(json.dumps(partner_contract(), indent=2, ensure_ascii=False) + "\n")
+    console.print(f"[green]wrote[/] {PUBLISHED}")
 
 
 # -- demo ------------------------------------------------------------------------------------------------------

@@ -218,12 +218,15 @@ async def embedded_stack(settings: Settings, ui: bool = True, **worker_options: 
             ui_port=settings.temporal.ui_port if ui else None,
         ) as server:
             client = await connect(settings)
-            partners = build_partners(settings.partners, settings.simulator)
+            partners = build_partners(settings.partners, settings.simulator, settings.partner_network)
             worker_options.setdefault("graceful_shutdown_timeout", WORKER_SHUTDOWN_GRACE)
             worker_options.setdefault("documents", settings.documents)
             worker = build_worker(client, settings.temporal.task_queue, store, partners, **worker_options)
             pump = CallbackPump(client, partners.callback_sources())
-            async with worker, pump.running():
-                yield EmbeddedStack(settings, server, client, store, partners, worker, pump)
+            try:
+                async with worker, pump.running():
+                    yield EmbeddedStack(settings, server, client, store, partners, worker, pump)
+            finally:
+                await partners.aclose()  # the network adapters' connection pools, once the worker has stopped
     finally:
         await store.close()

@@ -67,6 +67,27 @@ class PartnerNetwork(BaseModel):
     )
 
 
+class PartnerCallbackClient(BaseModel):
+    """Client credentials we issued a partner system (`predeparture users create-client`), for its callbacks."""
+
+    client_id: str = Field(min_length=1)
+    client_secret: SecretStr
+
+
+class PartnersSimSettings(BaseModel):
+    """`predeparture partners-sim`: the partner side of the published contract, simulated, as its own server. It
+    accepts the `api_key` of each role in `partner_network` and signs callbacks with that role's `callback_secret`."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8100, ge=1, le=65535)
+    api_url: str | None = Field(default=None, description="our API, to send the partners' callbacks to; None: "
+                                                          "decisions are only read by polling")
+    callback_clients: dict[str, PartnerCallbackClient] = Field(
+        default_factory=dict, description='role -> {"client_id": ..., "client_secret": ...}: how each partner role '
+        "authenticates its callbacks (exit_permits, travel_documents)")
+    admin_token: SecretStr | None = Field(default=None, description="required by /admin/* (faults, stats) when set")
+
+
 class SimulatorSettings(BaseModel):
     """How the partner simulators behave. The same seed gives the same answers to the same requests.
 
@@ -178,6 +199,7 @@ class Settings(BaseSettings):
     temporal: TemporalSettings = Field(default_factory=TemporalSettings)
     partners: PartnerAdapters = Field(default_factory=PartnerAdapters)
     partner_network: PartnerNetwork = Field(default_factory=PartnerNetwork)
+    partners_sim: PartnersSimSettings = Field(default_factory=PartnersSimSettings)
     simulator: SimulatorSettings = Field(default_factory=SimulatorSettings)
     policy: PolicyBook = Field(default_factory=PolicyBook)
     api: ApiSettings = Field(default_factory=ApiSettings)
