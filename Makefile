@@ -11,7 +11,7 @@ DEMO_CASES ?= 12
 # downloads one). Installed from Debian when missing.
 SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fontconfig fonts-noto-core poppler-utils chromium
 
-.PHONY: install system-packages run test bench clean
+.PHONY: install system-packages run check lint audit test bench clean
 
 system-packages:
 	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "install ok installed" || echo $$p; done); \
@@ -20,10 +20,11 @@ system-packages:
 		else echo "missing system packages (install as root): $$missing"; exit 1; fi; \
 	fi
 
+# setuptools is upgraded too: the one a new virtualenv starts with has known vulnerabilities.
 $(STAMP): pyproject.toml
 	$(MAKE) --no-print-directory system-packages
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --upgrade pip setuptools
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
@@ -38,8 +39,21 @@ install: $(STAMP) $(NODE_STAMP)
 run: install
 	$(BIN)/predeparture dev --demo-cases $(DEMO_CASES)
 
+# Checks before the suite, configured in pyproject.toml: ruff; mypy --strict on domain/ and workflows/; bandit over
+# the project's code (a high-severity finding fails); and a known-vulnerability audit of every installed package,
+# which needs PyPI's JSON API (`make lint` is the part that runs offline).
+check: lint audit
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/bandit -c pyproject.toml -r . -q --severity-level high
+
+audit: install
+	$(BIN)/python .ci/audit.py
+
 # The suite runs twice: once on the embedded SQLite store, once on PostgreSQL (127.0.0.1:5432, database test).
-test: install
+test: install check
 	$(BIN)/python -m pytest -q -p no:cacheprovider --db=sqlite
 	$(BIN)/python -m pytest -q -p no:cacheprovider --db=postgresql
 

@@ -16,7 +16,8 @@ WORKFLOW_AUTHOR = "system:departure-workflow"
 
 
 class CaseDocumentsCall(BaseModel):
-    """The papers of one family: its travel pack and itinerary, or its fit-to-travel certificates and medical summary."""
+    """The papers of one family: its travel pack and itinerary, or its fit-to-travel certificates and medical
+    summary."""
 
     case_id: str
     issued_at: datetime

@@ -173,7 +173,8 @@ class DocumentActivities:
                 raise ApplicationError(str(taken), type=VERSION_TAKEN) from taken
         issued = [kept[n] for n in range(len(planned))]
         # Also for a version found already stored: its first writer may have stopped before auditing it.
-        await self._store.append_audit([_issued_event(stored, draft) for stored, draft in zip(issued, planned)])
+        await self._store.append_audit([_issued_event(stored, draft)
+                                        for stored, draft in zip(issued, planned, strict=True)])
         return [IssuedDocument(reference=s.document_id, kind=s.kind, version=s.version, sha256=s.sha256)
                 for s in issued]
 
@@ -195,4 +196,5 @@ def _issued_event(stored: StoredDocument, draft: drafts.Draft) -> AuditEvent:
     return AuditEvent(event_key=f"document.issued:{stored.document_id}", at=stored.issued_at,
                       actor=stored.generated_by, action="document.issued", object_type=object_type,
                       object_id=object_id,
-                      detail={"kind": stored.kind.value, "version": str(stored.version), "reference": stored.document_id})
+                      detail={"kind": stored.kind.value, "version": str(stored.version),
+                              "reference": stored.document_id})

@@ -57,7 +57,8 @@ async def _partner_call(call: Awaitable[T]) -> T:
 def _traveller(case: Case, person_id: str) -> TravellerRef:
     person = case.person(person_id)
     if person is None:
-        raise ApplicationError(f"person {person_id} is not in case {case.case_id}", type="UnknownPerson", non_retryable=True)
+        raise ApplicationError(f"person {person_id} is not in case {case.case_id}", type="UnknownPerson",
+                               non_retryable=True)
     return TravellerRef(
         person_id=person.person_id,
         given_name=person.given_name,

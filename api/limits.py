@@ -111,7 +111,8 @@ class RateLimits:
     def __init__(self, settings: ApiSettings) -> None:
         uri = settings.rate_limit_storage
         self.enabled = settings.rate_limits_enabled
-        self._limiter = MovingWindowRateLimiter(storage_from_string(uri if uri.startswith("async+") else f"async+{uri}"))
+        storage = storage_from_string(uri if uri.startswith("async+") else f"async+{uri}")
+        self._limiter = MovingWindowRateLimiter(storage)
         self._items: dict[Bucket, RateLimitItem] = {
             Bucket.DEPARTURES: parse(settings.rate_limit_departures),
             Bucket.CASE_LIST: parse(settings.rate_limit_case_list),

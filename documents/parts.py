@@ -50,7 +50,8 @@ def parts_of(document: DocumentToRender) -> list[Part]:
     if isinstance(content, TravelPackContent):
         return travel_pack(content)
     if isinstance(content, ItineraryContent):
-        return [("flight_itinerary.html", {"transit": len(content.journey.legs) > 1, "names": names(content.travellers)})]
+        return [("flight_itinerary.html",
+                 {"transit": len(content.journey.legs) > 1, "names": names(content.travellers)})]
     if isinstance(content, FitnessCertificateContent):
         return [("fit_to_travel.html", {})]
     if isinstance(content, MedicalSummaryContent):

@@ -11,7 +11,7 @@ from domain.audit import AuditEvent
 from domain.medical import MedicalFile
 from domain.partner_messages import Decision, FlightBooking
 from domain.policy import DestinationPolicy
-from domain.steps import MEDICAL_STEPS, StepRecord, StepState
+from domain.steps import StepRecord, StepState
 
 
 def departure_workflow_id(case_id: str) -> str:

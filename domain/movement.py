@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, Field, computed_field
 
@@ -76,8 +77,8 @@ class MovementInput(BaseModel):
     state: MovementState | None = Field(default=None, description="carried over by continue-as-new")
 
     @classmethod
-    def under_policy(cls, policy: DestinationPolicy, **fields: object) -> MovementInput:
-        return cls(notice_working_days=policy.arrival_notice_working_days,  # type: ignore[arg-type]
+    def under_policy(cls, policy: DestinationPolicy, **fields: Any) -> MovementInput:
+        return cls(notice_working_days=policy.arrival_notice_working_days,
                    official_language=policy.official_language, **fields)
 
     @property

@@ -31,7 +31,8 @@ from domain.steps import PER_PERSON_STEPS, StepState, step_key
 from domain.windows import WINDOW_STEPS
 
 __all__ = [
-    "Charter", "CharterPlan", "charter_assignment_problem", "CharterSelection", "LeftOut", "LeftOutReason", "MemberWindow", "NoticeRules",
+    "Charter", "CharterPlan", "charter_assignment_problem", "CharterSelection", "LeftOut", "LeftOutReason",
+    "MemberWindow", "NoticeRules",
     "PlanningError", "Proposal", "ReadyCase", "WorkingDayCalendar", "charter_problem",
     "planning_order", "propose", "ready_case", "refusal", "validate_charter", "validate_selection",
 ]
@@ -59,7 +60,7 @@ def ready_case(case: Case, state: DepartureState, ready_since: date) -> ReadyCas
     return ReadyCase(
         case_id=case.case_id, seats=len(case.people), priority=case.priority, ready_since=ready_since,
         destination_country=case.destination.country,
-        receiving_organisation=case.destination.receiving_organisation, windows=windows,
+        receiving_organisation=case.destination.receiving_organisation, windows=tuple(windows),
         not_before=state.not_before,
         booked_on=movement_id(booking.flight_number, booking.departs_at.date()) if booking else None)
 

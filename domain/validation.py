@@ -74,7 +74,8 @@ def validate_fitness(
         raise ValueError("person_id: no flight is booked, so no fitness check is due")
     departs = state.booking.departs_at
     if not departs - policy.fitness_check_window <= result.checked_at <= departs:
-        raise ValueError(f"checked_at: must fall within the {policy.fitness_check_within_hours} hours before the flight")
+        raise ValueError(
+            f"checked_at: must fall within the {policy.fitness_check_within_hours} hours before the flight")
 
 
 def validate_deferral(state: DepartureState, request: DeferRequest, today: date) -> None:

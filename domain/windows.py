@@ -38,7 +38,8 @@ def assessment_validity(result: AssessmentResult, policy: DestinationPolicy) -> 
 
 
 def screening_validity(result: ScreeningResult, policy: DestinationPolicy) -> DateWindow:
-    return DateWindow(start=result.screened_on, end=result.screened_on + timedelta(days=policy.b1_screening_within_days))
+    return DateWindow(start=result.screened_on,
+                      end=result.screened_on + timedelta(days=policy.b1_screening_within_days))
 
 
 def orientation_validity(completed_on: date, policy: DestinationPolicy) -> DateWindow:

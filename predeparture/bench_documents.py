@@ -62,9 +62,11 @@ FAMILY = 5  # people in the travel pack
 PER_CASE = 5  # people per family on the manifest
 ISSUED = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 LEGS = [FlightLeg(flight_number="TK711", origin="ISB", destination="IST",
-                  departs_at=datetime(2026, 3, 10, 4, 5, tzinfo=UTC), arrives_at=datetime(2026, 3, 10, 9, 50, tzinfo=UTC)),
+                  departs_at=datetime(2026, 3, 10, 4, 5, tzinfo=UTC),
+                  arrives_at=datetime(2026, 3, 10, 9, 50, tzinfo=UTC)),
         FlightLeg(flight_number="TK17", origin="IST", destination="YYZ",
-                  departs_at=datetime(2026, 3, 10, 11, 40, tzinfo=UTC), arrives_at=datetime(2026, 3, 10, 22, 35, tzinfo=UTC))]
+                  departs_at=datetime(2026, 3, 10, 11, 40, tzinfo=UTC),
+                  arrives_at=datetime(2026, 3, 10, 22, 35, tzinfo=UTC))]
 ROLES = [Relationship.PRINCIPAL, Relationship.SPOUSE, Relationship.CHILD, Relationship.CHILD, Relationship.PARENT]
 
 

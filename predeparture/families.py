@@ -131,8 +131,8 @@ def _household(rng: random.Random, origin: Origin, family_name: str, size: int, 
             people.append(_person(rng, origin, family_name, Relationship.GRANDCHILD, rng.randint(0, 8), on,
                                   like=people[0]))
         else:
-            people.append(_person(rng, origin, family_name, Relationship.CHILD, rng.randint(youngest_child, oldest_child), on,
-                                  like=people[0]))
+            people.append(_person(rng, origin, family_name, Relationship.CHILD,
+                                  rng.randint(youngest_child, oldest_child), on, like=people[0]))
     return people
 
 

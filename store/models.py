@@ -176,6 +176,6 @@ class AuditRow(Base):
 
 
 # The identity tables live in their own module; importing it here puts them in Base.metadata for the migrations.
+import store.acknowledgement_models  # noqa: E402, F401
 import store.identity_models  # noqa: E402, F401
 import store.webhook_models  # noqa: E402, F401
-import store.acknowledgement_models  # noqa: E402, F401

@@ -137,7 +137,8 @@ class Drive:
 
     async def check_fitness(self, fit: dict[str, bool] | None = None) -> None:
         for person in self.case.people:
-            await self.until_step(Step.FITNESS_TO_TRAVEL, person.person_id, StepState.SCHEDULED, every=timedelta(hours=3))
+            await self.until_step(Step.FITNESS_TO_TRAVEL, person.person_id, StepState.SCHEDULED,
+                                  every=timedelta(hours=3))
         for person in self.case.people:
             await self.handle.execute_update(DepartureWorkflow.submit_fitness, FitnessResult(
                 person_id=person.person_id, checked_at=await self.now(), fit=(fit or {}).get(person.person_id, True),

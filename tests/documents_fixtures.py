@@ -57,9 +57,10 @@ FINDING = "Healed pulmonary scar, sputum culture negative"
 MEDICAL_SECRETS = (FINDING, "B1", "culture")
 
 LEGS = [
-    FlightLeg(flight_number="TK711", origin="ISB", destination="IST", departs_at=datetime(2026, 3, 10, 4, 5, tzinfo=UTC),
-              arrives_at=datetime(2026, 3, 10, 9, 50, tzinfo=UTC)),
-    FlightLeg(flight_number="TK17", origin="IST", destination="YYZ", departs_at=datetime(2026, 3, 10, 11, 40, tzinfo=UTC),
+    FlightLeg(flight_number="TK711", origin="ISB", destination="IST",
+              departs_at=datetime(2026, 3, 10, 4, 5, tzinfo=UTC), arrives_at=datetime(2026, 3, 10, 9, 50, tzinfo=UTC)),
+    FlightLeg(flight_number="TK17", origin="IST", destination="YYZ",
+              departs_at=datetime(2026, 3, 10, 11, 40, tzinfo=UTC),
               arrives_at=datetime(2026, 3, 10, 22, 35, tzinfo=UTC)),
 ]
 
@@ -83,7 +84,8 @@ def travellers(count: int = 5) -> list[Traveller]:
 
 def journey(legs: list[FlightLeg] | None = None) -> Journey:
     return Journey(booking_ref="BK7Q2M", legs=legs or LEGS,
-                   escorts=[Escort(kind=EscortKind.OPERATIONAL), Escort(kind=EscortKind.MEDICAL, for_person_id="per_05e")],
+                   escorts=[Escort(kind=EscortKind.OPERATIONAL),
+                            Escort(kind=EscortKind.MEDICAL, for_person_id="per_05e")],
                    special_service_requests=["WCHR", "MEDA"])
 
 

@@ -13,7 +13,9 @@ def family(today: date, *, children: int = 1, passports: bool = False, needs: li
     surname = "Haidari"
 
     def passport() -> Passport | None:
-        return Passport(number=f"P{new_opaque_id('x')[-7:]}", issuing_country="AFG", expires_on=passport_expiry) if passports else None
+        if not passports:
+            return None
+        return Passport(number=f"P{new_opaque_id('x')[-7:]}", issuing_country="AFG", expires_on=passport_expiry)
 
     people = [
         Person(given_name="Mariam", family_name=surname, date_of_birth=date(1986, 3, 14), sex=Sex.FEMALE,

@@ -85,8 +85,8 @@ async def network_world(database_url: str, task_queue: str, simulator: Simulator
     from predeparture.temporal import data_converter
     from predeparture.worker import build_worker
     from store.repository import Store
-    from tests.conftest import venv_binary
     from store.webhooks import SecretSealer
+    from tests.conftest import venv_binary
     from tests.departure_harness import TEST_KEY, World
 
     env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=venv_binary("temporal-test-server"))

@@ -102,7 +102,8 @@ def plans(draw: st.DrawFn) -> tuple[list[Charter], list[ReadyCase], NoticeRules]
             person = draw(st.sampled_from([None, "per_a", "per_b"]))
             windows.append(window(draw(st.sampled_from(sorted(Step))), person, starts, ends))
         cases.append(ready(case_id, seats=draw(st.integers(1, 6)), priority=draw(st.integers(1, 5)),
-                           waiting=draw(st.integers(0, 5)), country=draw(st.sampled_from(["CA", "CA", "CA", "US", "DE"])),
+                           waiting=draw(st.integers(0, 5)),
+                           country=draw(st.sampled_from(["CA", "CA", "CA", "US", "DE"])),
                            windows=windows, not_before=draw(st.none() | st.integers(0, 45)),
                            booked_on="mov_elsewhere" if draw(st.integers(0, 19)) == 0 else None))
     charters = []
@@ -115,7 +116,8 @@ def plans(draw: st.DrawFn) -> tuple[list[Charter], list[ReadyCase], NoticeRules]
         charters.append(charter(f"XY{n}", departs, seats=seats, country=draw(st.sampled_from(["CA", "CA", "US"])),
                                 arrives_in=departs + draw(st.integers(0, 2)), taken=taken, on_board=on_board))
     holidays = draw(st.sets(st.dates(TODAY, day(45)), max_size=6))
-    rules = NoticeRules(policies=PolicyBook(overrides={"US": {"arrival_notice_working_days": draw(st.integers(0, 12))},
-                                                       "CA": {"arrival_notice_working_days": draw(st.integers(0, 20))}}),
+    notice_days = {"US": draw(st.integers(0, 12)), "CA": draw(st.integers(0, 20))}
+    rules = NoticeRules(policies=PolicyBook(overrides={country: {"arrival_notice_working_days": days}
+                                                       for country, days in notice_days.items()}),
                         holidays={"CA": holidays})
     return charters, cases, rules

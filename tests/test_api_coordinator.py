@@ -207,7 +207,8 @@ async def test_case_input_is_checked_field_by_field(api: Api, office: str) -> No
     # Another case's person_id must not move that person into this case.
     first = (await api.call(coordinator, "POST", "/cases", json=case_body(date.today()))).json()
     second = (await api.call(coordinator, "POST", "/cases", json=case_body(date.today()))).json()
-    hijack = {**case_body(date.today()), "people": [first["people"][0] | {"person_id": second["people"][0]["person_id"]}]}
+    stolen = first["people"][0] | {"person_id": second["people"][0]["person_id"]}
+    hijack = {**case_body(date.today()), "people": [stolen]}
     body = problem(await api.call(coordinator, "PUT", f"/cases/{first['case_id']}", json=hijack), 422)
     assert fields(body) == ["body.people.0.person_id"]
     still = await api.store.load_case(second["case_id"])
@@ -301,7 +302,8 @@ async def test_cases_are_paginated_without_gaps_or_repeats(api: Api, store: Stor
             break
     assert seen == created  # oldest first, each once
 
-    assert fields(problem(await api.call(coordinator, "GET", "/cases?cursor=bm90LWEtY3Vyc29y"), 422)) == ["query.cursor"]
+    forged = await api.call(coordinator, "GET", "/cases?cursor=bm90LWEtY3Vyc29y")
+    assert fields(problem(forged, 422)) == ["query.cursor"]
 
 
 async def test_the_timeline_shows_steps_blockers_deadline_and_booking_but_no_medical_detail(
@@ -351,7 +353,8 @@ async def departures(world: World, tmp_path: Path) -> AsyncIterator[Api]:
 
 
 async def started(api: Api, world: World, coordinator: Principal, **body: Any) -> tuple[str, httpx.Response]:
-    case_id = (await api.call(coordinator, "POST", "/cases", json=case_body(await world.today(), **body))).json()["case_id"]
+    created = await api.call(coordinator, "POST", "/cases", json=case_body(await world.today(), **body))
+    case_id = created.json()["case_id"]
     response = await api.call(coordinator, "POST", f"/cases/{case_id}/departure")
     world.started.append(world.client.get_workflow_handle(f"departure-{case_id}"))  # stopped after the test
     return case_id, response

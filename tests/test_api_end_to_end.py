@@ -118,7 +118,7 @@ async def test_a_departure_from_case_creation_to_arrival_manifest_through_the_ap
     assert permit.document_number == "EP-2026-0042", "issued by the callback, weeks before a poll would see it"
 
     # Orientation, then the booking; the fitness checks open 72 hours before the flight.
-    current = await until(lambda t: t.get("booking") is not None, every=timedelta(days=1))
+    await until(lambda t: t.get("booking") is not None, every=timedelta(days=1))
     await until(lambda t: all(step(t, f"fitness_to_travel:{p['person_id']}")["state"] == "scheduled"
                               for p in case["people"]))
     now = (await world.env.get_current_time()).isoformat()

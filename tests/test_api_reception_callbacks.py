@@ -180,8 +180,8 @@ async def test_an_exit_permit_callback_reaches_the_departure_once(world: World, 
     problem(await departures.call(member(Role.TRAVEL_DOCUMENT_ISSUER, "org_issuer"), "POST", url,
                                   json=issued(today, "EP-1")), 403)
     problem(await departures.call(coordinator, "POST", url, json=issued(today, "EP-1")), 403)
-    problem(await departures.call(authority, "POST", "/callbacks/exit-permits/EXP-unknown-000", json=issued(today, "EP-1")),
-            404)
+    problem(await departures.call(authority, "POST", "/callbacks/exit-permits/EXP-unknown-000",
+                                  json=issued(today, "EP-1")), 404)
     incomplete = {"status": "issued", "document_number": "EP-1"}
     assert fields(problem(await departures.call(authority, "POST", url, json=incomplete), 422)) == ["body.valid_until"]
     assert (await drive.state()).steps["exit_permit"].state is StepState.REQUESTED

@@ -72,7 +72,8 @@ def test_the_simulator_service_accepts_only_the_configured_partner_credential(tm
                                                          "Authorization": "Bearer not-the-key"}),
                              30, "the simulator service answering")
         assert refused.status_code == 401 and refused.json()["code"] == "unauthenticated"
-        headers = {"Idempotency-Key": "case_0123456789abcdef-exit-permit", "Authorization": "Bearer the-permit-key-1234"}
+        headers = {"Idempotency-Key": "case_0123456789abcdef-exit-permit",
+                   "Authorization": "Bearer the-permit-key-1234"}
         first = httpx.post(f"{url}/exit-permits", json=request, headers=headers)
         again = httpx.post(f"{url}/exit-permits", json=request, headers=headers)
         # A role without a configured credential is not served at all.

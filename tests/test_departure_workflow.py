@@ -9,11 +9,11 @@ from temporalio.client import WorkflowUpdateFailedError
 
 from domain.departure import CancelRequest, DeferRequest, Phase
 from domain.medical import AssessmentResult, FitnessResult, ScreeningResult, TbClass
-from workflows.departure import DepartureWorkflow
 from domain.policy import DestinationPolicy
 from domain.steps import Step, StepState
 from tests.departure_harness import Drive, World, quiet_simulator, simulator_settings, world  # noqa: F401
 from tests.factories import family
+from workflows.departure import DepartureWorkflow
 
 FAST = quiet_simulator(permit_delay_min=timedelta(days=2), permit_delay_max=timedelta(days=3),
                        document_delay_min=timedelta(days=1), document_delay_max=timedelta(days=2))

@@ -46,7 +46,8 @@ def test_every_message_the_templates_use_is_in_each_catalog_with_its_placeholder
 
 def test_catalogs_are_kept_as_po_sources_only() -> None:
     locale = Path(__file__).resolve().parents[1] / "documents" / "locale"
-    assert sorted(p.parent.parent.name for p in locale.glob("*/LC_MESSAGES/documents.po")) == sorted(SUPPORTED_LANGUAGES)
+    catalogues = locale.glob("*/LC_MESSAGES/documents.po")
+    assert sorted(p.parent.parent.name for p in catalogues) == sorted(SUPPORTED_LANGUAGES)
     assert not list(locale.rglob("*.mo"))
 
 

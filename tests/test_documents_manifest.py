@@ -91,7 +91,8 @@ def test_the_csv_has_a_header_row_and_one_row_per_passenger_with_the_document_it
     first = table[0]
     assert first["document_reference"] == document.header.reference and first["version"] == "3"
     assert first["final"] == "yes" and first["flight"] == "TK17" and first["departs_at"] == "2026-03-10T11:40:00Z"
-    assert (first["case_reference"], first["given_name"], first["family_name"]) == ("ISB-2026-1000", "Mariam", "Haidari")
+    assert (first["case_reference"], first["given_name"], first["family_name"]) == (
+        "ISB-2026-1000", "Mariam", "Haidari")
     assert first["date_of_birth"] == "1950-01-01" and first["sex"] == "F" and first["relationship"] == "principal"
     assert manifest_csv(document) == data
 
@@ -101,7 +102,8 @@ def test_several_needs_are_joined_by_semicolons_and_a_formula_never_runs() -> No
     assert isinstance(document.content, ManifestContent)
     passenger = document.content.passengers[0]
     document.content.passengers[0] = passenger.model_copy(update={
-        "given_name": "=HYPERLINK(\"http://x\")", "functional_needs": [FunctionalNeed.WHEELCHAIR, FunctionalNeed.OXYGEN]})
+        "given_name": "=HYPERLINK(\"http://x\")",
+        "functional_needs": [FunctionalNeed.WHEELCHAIR, FunctionalNeed.OXYGEN]})
     first = rows(manifest_csv(document))[0]
     assert first["functional_needs"] == "wheelchair;oxygen"
     assert first["given_name"] == "'=HYPERLINK(\"http://x\")"

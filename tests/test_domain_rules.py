@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from pydantic import ValidationError
@@ -119,7 +119,7 @@ def test_orientation_is_in_the_language_most_of_the_family_speaks() -> None:
 
 def test_a_fitness_check_must_fall_within_72_hours_before_the_flight() -> None:
     case = family(TODAY, children=0)
-    departs = datetime(2026, 12, 10, 18, 0, tzinfo=timezone.utc)
+    departs = datetime(2026, 12, 10, 18, 0, tzinfo=UTC)
     pid = case.principal.person_id
     state = DepartureState(case_id=case.case_id, phase=Phase.AWAITING_FLIGHT, steps={
         f"fitness_to_travel:{pid}": StepRecord(step=Step.FITNESS_TO_TRAVEL, person_id=pid, state=StepState.SCHEDULED)},
@@ -139,7 +139,8 @@ def test_a_fitness_check_must_fall_within_72_hours_before_the_flight() -> None:
 def test_a_deferral_cannot_point_to_the_past_or_follow_a_cancellation() -> None:
     state = DepartureState(case_id="case_x")
     with pytest.raises(ValueError, match="not_before: .* is in the past"):
-        validate_deferral(state, DeferRequest(not_before=TODAY - timedelta(days=1), reason="r", requested_by="c"), TODAY)
+        yesterday = DeferRequest(not_before=TODAY - timedelta(days=1), reason="r", requested_by="c")
+        validate_deferral(state, yesterday, TODAY)
     state.phase = Phase.CANCELLED
     with pytest.raises(ValueError, match="cancelled"):
         validate_deferral(state, DeferRequest(not_before=TODAY, reason="r", requested_by="c"), TODAY)

@@ -25,7 +25,7 @@ from domain.steps import Step, StepState
 from partners.contract.signature import sign
 from predeparture.settings import PartnerEndpoint, PartnerNetwork
 from store.models import AuditRow
-from tests.api_harness import harness_settings, serving, sign_in, Identity
+from tests.api_harness import Identity, harness_settings, serving, sign_in
 from tests.departure_harness import World, quiet_simulator, simulator_settings, world  # noqa: F401
 from tests.factories import family
 

@@ -88,7 +88,8 @@ async def test_duplicated_and_reordered_callbacks_decide_each_step_once(
     await world.env.sleep(timedelta(days=4))  # every decision falls due; no poll comes for weeks
 
     async with httpx.AsyncClient(base_url=sim.url) as admin:
-        pushed = await admin.post("/admin/callbacks", params={"as_of": (await world.env.get_current_time()).isoformat()})
+        as_of = (await world.env.get_current_time()).isoformat()
+        pushed = await admin.post("/admin/callbacks", params={"as_of": as_of})
     assert pushed.json()["due"] == 6  # a permit and two documents per family
     for drive in drives:
         state = await drive.until(_decided, every=timedelta(minutes=10), limit=timedelta(days=1))

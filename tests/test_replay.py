@@ -8,9 +8,9 @@ import json
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
+from predeparture.temporal import data_converter
 from tests.departure_harness import TEST_KEY
 from tests.record_history import HISTORY
-from predeparture.temporal import data_converter
 from workflows.departure import DepartureWorkflow
 
 

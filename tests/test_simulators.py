@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -117,11 +118,15 @@ print("\\n".join(asyncio.run(book_all(build_partners(PartnerAdapters(), quiet(se
 """
 
 
+ROOT = Path(__file__).resolve().parents[1]
+
+
 async def test_answers_are_the_same_in_another_process() -> None:
     """Python's hash() is salted per process; answers must not depend on it."""
-    root = str(Path(__file__).resolve().parents[1])
+    root = str(ROOT)
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
-    out = subprocess.run(
+    out = await asyncio.to_thread(
+        subprocess.run,
         [sys.executable, "-c", SUBPROCESS_SCRIPT, root], env=env, capture_output=True, text=True, check=True, cwd=root
     )
     here = await book_all(build_partners(PartnerAdapters(), quiet(seed=11)), 10)

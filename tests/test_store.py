@@ -11,9 +11,9 @@ import asyncpg
 import pytest
 import pytest_asyncio
 import sqlalchemy as sa
-from alembic.script import ScriptDirectory
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.exceptions import ApplicationError
@@ -416,7 +416,8 @@ async def test_timestamps_come_back_timezone_aware_in_utc(store: Store, engine: 
     assert due_by == datetime(2026, 5, 1, 9, 0, tzinfo=UTC)  # 12:00 at +03:00, the same instant
     assert flight.arrives_at == datetime(2026, 6, 2, 19, 10, tzinfo=UTC)
 
-    naive = update.model_copy(update={"steps": [update.steps[0].model_copy(update={"due_by": datetime(2026, 5, 1)})]})
+    naive_step = update.steps[0].model_copy(update={"due_by": datetime(2026, 5, 1)})  # noqa: DTZ001 - the case under test
+    naive = update.model_copy(update={"steps": [naive_step]})
     with pytest.raises(sa.exc.StatementError, match="timezone-aware"):
         await store.apply_progress(naive)
 

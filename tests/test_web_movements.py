@@ -25,9 +25,9 @@ from domain.windows import feasible_window
 from tests.api_harness import FAST_PARTNERS, Cast, harness_settings, serving
 from tests.departure_harness import Drive, open_world
 from tests.test_api_coordinator import case_body
-from workflows.departure import DepartureWorkflow
 from tests.test_api_movements import Flight, Stage, charter_with_one_family, ready_case_of_office_a
 from tests.web_harness import Account, Browser, browser, csrf_of, visible_text
+from workflows.departure import DepartureWorkflow
 
 
 @pytest_asyncio.fixture(scope="module")

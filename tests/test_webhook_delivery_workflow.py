@@ -87,8 +87,8 @@ async def test_a_receiver_down_for_an_hour_gets_the_manifest_once_it_is_back(dat
             activities = DeliveryActivities(webhooks, archive, http)
             async with Worker(client, task_queue=task_queue, workflows=[DeliverOneManifest],
                               activities=[activities.deliver_manifest]):
-                delivered = await client.execute_workflow(DeliverOneManifest.run, call, id=f"deliver-{call.delivery_id}",
-                                                          task_queue=task_queue)
+                delivered = await client.execute_workflow(DeliverOneManifest.run, call,
+                                                          id=f"deliver-{call.delivery_id}", task_queue=task_queue)
 
         # Tried all through the hour, and again within one longest backoff interval of the receiver's return.
         assert server.first_reached_at is not None

@@ -229,7 +229,8 @@ async def test_a_receiver_answering_200_acknowledges_a_signed_manifest_with_func
     assert passenger["given_name"] == "Mariam" and passenger["functional_needs"] == ["wheelchair"]
     assert set(passenger) == set(ManifestPassenger.model_fields)  # nothing a medical file holds
     [disclosure] = await store.audit_events(delivery.movement_id)
-    assert disclosure.action == "manifest.delivered" and disclosure.detail["organisation_id"] == delivery.organisation_id
+    assert disclosure.action == "manifest.delivered"
+    assert disclosure.detail["organisation_id"] == delivery.organisation_id
 
 
 async def test_a_failing_receiver_is_recorded_failing_since_its_first_failure_until_it_acknowledges(

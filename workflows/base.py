@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
 
 from temporalio import workflow
@@ -49,7 +48,7 @@ def next_attempt(record: StepRecord) -> int:
 
 
 def midnight(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=timezone.utc)
+    return datetime.combine(day, time.min, tzinfo=UTC)
 
 
 class DepartureBase:
@@ -89,7 +88,7 @@ class DepartureBase:
         try:
             await workflow.wait_condition(condition, timeout=remaining)
             return True
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return condition()
 
     # -- activities ------------------------------------------------------------------------------------------

@@ -59,7 +59,9 @@ class DepartureWorkflow(FlightSteps):
         while not self.state.is_terminal:
             attempt = asyncio.ensure_future(self._attempt())
             await workflow.wait_condition(
-                lambda: attempt.done() or len(self._interrupts) > self._interrupts_handled or self._should_roll_over()
+                # Evaluated only while this iteration awaits it, so `attempt` is always this iteration's.
+                lambda: attempt.done() or len(self._interrupts) > self._interrupts_handled  # noqa: B023
+                or self._should_roll_over()
             )
             interrupted = not attempt.done()
             if interrupted:

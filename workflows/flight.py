@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError
@@ -139,7 +139,8 @@ class FlightSteps(PreparationSteps, Paperwork, DepartureBase):
         await self.leave_movement(assignment.movement_id, reason)
 
     def _pre_embarkation_keys(self) -> list[str]:
-        return [k for k, r in self.state.steps.items() if r.step in (Step.PRE_DEPARTURE_SCREENING, Step.FITNESS_TO_TRAVEL)]
+        checks = (Step.PRE_DEPARTURE_SCREENING, Step.FITNESS_TO_TRAVEL)
+        return [k for k, r in self.state.steps.items() if r.step in checks]
 
     def _open_pre_embarkation_steps(self, booking: FlightBooking) -> None:
         """Each booking needs its own fitness checks, and a B1 screening timed off its date."""
@@ -152,7 +153,7 @@ class FlightSteps(PreparationSteps, Paperwork, DepartureBase):
                             due_by=self._screening_deadline(departs))
             self._reset(step_key(Step.FITNESS_TO_TRAVEL, pid), Step.FITNESS_TO_TRAVEL, pid, due_by=departs)
 
-    def _reset(self, key: str, step: Step, person_id: str, due_by) -> None:
+    def _reset(self, key: str, step: Step, person_id: str, due_by: datetime) -> None:
         old = self.state.steps.get(key)
         attempt = old.attempt + 1 if old else 1
         self.state.steps[key] = StepRecord(step=step, person_id=person_id, attempt=attempt, due_by=due_by,
@@ -180,7 +181,8 @@ class FlightSteps(PreparationSteps, Paperwork, DepartureBase):
         return await self._medical_checks(fitness, AppointmentKind.FITNESS_TO_TRAVEL,
                                           departs - self.policy.fitness_check_window, departs)
 
-    async def _medical_checks(self, keys: list[str], kind: AppointmentKind, opens, deadline) -> str | None:
+    async def _medical_checks(self, keys: list[str], kind: AppointmentKind, opens: datetime,
+                              deadline: datetime) -> str | None:
         await self.sleep_until(opens)
         for key in keys:
             rec = self.record(key)
@@ -231,7 +233,8 @@ class FlightSteps(PreparationSteps, Paperwork, DepartureBase):
         if booking is not None:
             records.append(BookingRecord(attempt=attempt, idempotency_key=m.flight_key(self.case.case_id, attempt),
                                          status=BookingStatus.CANCELLED, booking=booking))
-        held = self.state.booking is not None and self.state.booking.booking_ref == getattr(booking, "booking_ref", None)
+        held = (self.state.booking is not None
+                and self.state.booking.booking_ref == getattr(booking, "booking_ref", None))
         if held:
             self.state.booking = None
         key = Step.FLIGHT_BOOKING.value
@@ -257,7 +260,7 @@ class FlightSteps(PreparationSteps, Paperwork, DepartureBase):
                                                person_id=rec.person_id, kind=kind))
                 self.update_step(key, state=StepState.CANCELLED, reason=reason)
 
-    def defer_until(self, not_before, reason: str, by: str) -> None:
+    def defer_until(self, not_before: date, reason: str, by: str) -> None:
         self.state.not_before = not_before
         self.state.deferrals.append(Deferral(at=self.now(), not_before=not_before, reason=reason, by=by))
         self.set_phase(Phase.DEFERRED, reason)

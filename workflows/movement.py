@@ -106,7 +106,8 @@ class MovementWorkflow:
 
     def _should_roll_over(self) -> bool:
         info = workflow.info()
-        too_long = info.is_continue_as_new_suggested() or info.get_current_history_length() > self.movement.history_limit
+        too_long = (info.is_continue_as_new_suggested()
+                    or info.get_current_history_length() > self.movement.history_limit)
         return too_long and self._in_flight == 0 and all(task.done() for task in self._couriers.values())
 
     # -- manifests -----------------------------------------------------------------------------------------------
@@ -203,7 +204,8 @@ class MovementWorkflow:
             return
         self.state.parties[join.case_id] = join
         self.state.left.pop(join.case_id, None)
-        self.state.manifests.setdefault(join.organisation_id, OrganisationManifest(organisation_id=join.organisation_id))
+        self.state.manifests.setdefault(join.organisation_id,
+                                        OrganisationManifest(organisation_id=join.organisation_id))
         for organisation in {join.organisation_id, current.organisation_id if current else join.organisation_id}:
             self._changed(organisation)
 

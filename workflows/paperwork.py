@@ -113,7 +113,8 @@ class Paperwork(DepartureBase):
         needs: dict[str, list[FunctionalNeed]] = {}
         for person in self.case.people:
             medical = self.state.medical.get(person.person_id)
-            needs[person.person_id] = sorted({*person.functional_needs, *(medical.functional_needs() if medical else [])})
+            from_medical = medical.functional_needs() if medical else []
+            needs[person.person_id] = sorted({*person.functional_needs, *from_medical})
         join = party_of(self.case.case_id, self.case.destination.receiving_organisation, booking.seats, needs)
         return JoinMovementCall(movement=movement, join=join)
 

@@ -39,13 +39,15 @@ class PreparationSteps(DepartureBase):
 
     def _still_good(self, key: str, earliest: date) -> bool:
         rec = self.record(key)
-        if rec.state in (StepState.DONE, StepState.NOT_REQUIRED) and (rec.valid_until is None or rec.valid_until >= earliest):
+        lasts = rec.valid_until is None or rec.valid_until >= earliest
+        if rec.state in (StepState.DONE, StepState.NOT_REQUIRED) and lasts:
             return True
         if rec.state is StepState.DONE:
             self.update_step(key, state=StepState.EXPIRED, reason=f"validity ended {rec.valid_until}")
         return False
 
-    async def _await_decision(self, reference: str, poll: Callable[[m.StatusCall], Awaitable[Decision]]) -> Decision:
+    async def _await_decision(self, reference: str,
+                              poll: Callable[[PartnerActivities, m.StatusCall], Awaitable[Decision]]) -> Decision:
         """A partner answers by callback (signal) or, if it never calls, when we ask it again."""
         while True:
             if reference in self.state.callbacks:
@@ -61,7 +63,7 @@ class PreparationSteps(DepartureBase):
         return decision
 
     async def _requested_decision(self, key: str, request: Callable[[int], Awaitable[str]],
-                                  poll: Callable[[m.StatusCall], Awaitable[Decision]]) -> None:
+                                  poll: Callable[[PartnerActivities, m.StatusCall], Awaitable[Decision]]) -> None:
         rec = self.record(key)
         if rec.state is not StepState.REQUESTED or rec.reference is None:
             attempt = next_attempt(rec)

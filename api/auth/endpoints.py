@@ -13,8 +13,8 @@ from api.auth.dependencies import REALM, Auth, BearerToken, current_principal
 from api.auth.schemas import GrantType, TokenResponse, problems
 from api.auth.service import AuthenticationFailed, Authority, InvalidScope
 from api.auth.tokens import InvalidToken, IssuedToken
-from api.principal import Principal
 from api.limits import login_rate_limited
+from api.principal import Principal
 from api.problems import FieldError, ProblemError
 
 router = APIRouter(prefix="/auth", tags=["authentication"])

@@ -19,6 +19,7 @@ SCOPE_DESCRIPTIONS = {
     Scope.MEDICAL_WRITE: "submit assessments, screenings and fitness-to-travel results",
     Scope.ARRIVALS_READ: "upcoming arrivals and manifests for your reception organisation",
     Scope.CALLBACKS_WRITE: "send a partner's asynchronous answers",
+    Scope.PAYLOADS_DECODE: "read workflow payloads in clear through the codec server (operators only; audited)",
 }
 
 

@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, status
 
 from api.callbacks import service
-from api.callbacks.signatures import signed_by_partner
 from api.callbacks.schemas import PARTNER_REFERENCE, BookingCallback, CallbackReceipt, DecisionCallback
+from api.callbacks.signatures import signed_by_partner
 from api.cases.responses import problems
 from api.deps import Context
 from api.limits import Bucket, rate_limited

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.cases.schemas import OptionalText

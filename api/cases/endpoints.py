@@ -11,8 +11,8 @@ from api.cases.pagination import CURSOR_PATTERN
 from api.cases.repository import CaseFilter
 from api.cases.responses import problems
 from api.cases.schemas import OPAQUE_ID, CaseCreate, CaseOut, CasePage, CaseUpdate, Timeline
-from api.deps import Context, require
 from api.departures.endpoints import router as departures
+from api.deps import Context, require
 from api.limits import Bucket, rate_limited
 from api.principal import Principal, Scope
 from domain.steps import Step, StepState
@@ -35,8 +35,10 @@ async def create_case(context: Context, principal: Writer, body: CaseCreate) -> 
 async def list_cases(
     context: Context,
     principal: Reader,
-    step: Annotated[Step | None, Query(description="cases with this step in `state`, or still open if no state")] = None,
-    state: Annotated[StepState | None, Query(description="cases with a step (the `step`, if given) in this state")] = None,
+    step: Annotated[Step | None,
+                    Query(description="cases with this step in `state`, or still open if no state")] = None,
+    state: Annotated[StepState | None,
+                     Query(description="cases with a step (the `step`, if given) in this state")] = None,
     blocked: Annotated[bool | None, Query(description="true: some step is blocked or refused; false: none")] = None,
     expiring_within_days: Annotated[int | None, Query(
         ge=0, le=3650, description="a done step's validity ends between today and this many days from now")] = None,

@@ -247,7 +247,8 @@ class CaseSummary(BaseModel):
 
 class CasePage(BaseModel):
     items: list[CaseSummary]
-    next_cursor: str | None = Field(default=None, description="pass as `cursor` for the next page; null on the last page")
+    next_cursor: str | None = Field(default=None,
+                                    description="pass as `cursor` for the next page; null on the last page")
 
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "items": [{

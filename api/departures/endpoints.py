@@ -8,9 +8,9 @@ from fastapi import APIRouter, Depends, Path, Response, status
 
 from api.cases.responses import problems
 from api.cases.schemas import OPAQUE_ID
-from api.deps import Context, require
 from api.departures import service
 from api.departures.schemas import CancelBody, DateChangeBody, DeferBody, Departure, DepartureStatus
+from api.deps import Context, require
 from api.limits import Bucket, rate_limited
 from api.principal import Principal, Scope
 

@@ -17,7 +17,7 @@ from api.audit import service as audit
 from api.cases import repository
 from api.cases.service import blockers, next_deadline, not_found, own_case
 from api.context import ApiContext
-from api.departures.schemas import Departure, DeferralView, DepartureStatus
+from api.departures.schemas import DeferralView, Departure, DepartureStatus
 from api.principal import Principal
 from api.problems import FieldError, ProblemError
 from domain import validation

@@ -105,7 +105,8 @@ async def proposal(context: ApiContext, principal: Principal, movement: str) -> 
     charter, _ = await _charter(context, principal, movement)
     waiting = await repository.ready_cases(context, principal.org_id)
     try:
-        planned = propose([charter], [w.ready for w in waiting], _today(), NoticeRules(policies=context.settings.policy))
+        planned = propose([charter], [w.ready for w in waiting], _today(),
+                          NoticeRules(policies=context.settings.policy))
     except PlanningError as error:
         raise ProblemError(409, f"the charter cannot be planned: {error.message}") from None
     [plan] = planned.charters

@@ -15,7 +15,6 @@ from store.models import BookingRow, CaseRow, PersonRow
 from store.rosters import GONE, functional_needs, latest_booking
 
 
-
 @dataclass(frozen=True)
 class ArrivalRows:
     case: CaseRow

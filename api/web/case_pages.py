@@ -15,13 +15,13 @@ from markupsafe import Markup
 
 from api.cases import service as cases
 from api.cases.schemas import OPAQUE_ID, printable
-from api.deps import Context
 from api.departures import service as departures
+from api.deps import Context
 from api.limits import Bucket, rate_limits
 from api.principal import Principal, Role
 from api.problems import ProblemError
-from api.web.csrf import CsrfChecked
 from api.web.case_history import case_history
+from api.web.csrf import CsrfChecked
 from api.web.errors import field_messages
 from api.web.live import etag_of
 from api.web.render import N_, fragment, page, render
