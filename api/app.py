@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from api.context import ApiContext
 from api.limits import install_limits
+from api.observability import install_observability
 from api.problems import install_problem_handlers
 
 DESCRIPTION = """Pre-departure logistics of refugee resettlement.
@@ -49,6 +50,7 @@ def create_app(context: ApiContext | None = None,
     _include_routers(app)
     from api.web import install_web  # the pages under /ui; after the problem handlers, which it wraps
     install_web(app)
+    install_observability(app)  # /healthz, /readyz, /metrics, and request spans and metrics around all the rest
     return app
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
-from temporalio.client import Client
+from temporalio.client import Client, Interceptor
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
+from temporalio.runtime import Runtime
 
 from predeparture.codec import EncryptionCodec
 from predeparture.keys import load_or_create_key
@@ -30,9 +31,14 @@ def data_converter_for(settings: Settings) -> DataConverter:
     return data_converter(*load_or_create_key(settings))
 
 
-async def connect(settings: Settings) -> Client:
+async def connect(settings: Settings, *, interceptors: Sequence[Interceptor] = (),
+                  runtime: Runtime | None = None) -> Client:
+    """`interceptors`: the tracing one when traces are on (predeparture.telemetry); a worker built on this client
+    takes them too. `runtime`: the process's own, when it serves metrics or forwards the SDK's logs."""
     return await Client.connect(
         settings.temporal.address,
         namespace=settings.temporal.namespace,
         data_converter=data_converter_for(settings),
+        interceptors=interceptors,
+        runtime=runtime,
     )
