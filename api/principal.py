@@ -14,6 +14,9 @@ class Role(StrEnum):
     RECEPTION_TEAM = "reception_team"  # a receiving organisation in a destination
     EXIT_PERMIT_AUTHORITY = "exit_permit_authority"
     TRAVEL_DOCUMENT_ISSUER = "travel_document_issuer"
+    # Runs the platform: may read workflow payloads in clear through the codec server (the Temporal UI shows
+    # every office's, clinic's and reception team's workflows at once), and nothing else.
+    OPERATOR = "operator"
 
 
 class Scope(StrEnum):
@@ -25,6 +28,7 @@ class Scope(StrEnum):
     MEDICAL_WRITE = "medical:write"
     ARRIVALS_READ = "arrivals:read"
     CALLBACKS_WRITE = "callbacks:write"
+    PAYLOADS_DECODE = "payloads:decode"
 
 
 ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
@@ -35,6 +39,7 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
     Role.TRAVEL_PARTNER: frozenset({Scope.CALLBACKS_WRITE}),
     Role.EXIT_PERMIT_AUTHORITY: frozenset({Scope.CALLBACKS_WRITE}),
     Role.TRAVEL_DOCUMENT_ISSUER: frozenset({Scope.CALLBACKS_WRITE}),
+    Role.OPERATOR: frozenset({Scope.PAYLOADS_DECODE}),
 }
 
 MEDICAL_ROLES = frozenset({Role.MEDICAL_PARTNER})

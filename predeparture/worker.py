@@ -1,4 +1,4 @@
-"""The worker: the departure and movement workflows and their activities, wired to a store, a set of partner
+"""The worker: the departure, movement and retention workflows and their activities, wired to a store, a set of partner
 adapters, a document renderer and an HTTP client for the reception teams' webhooks."""
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from temporalio.worker import Worker
 from activities.documents import DocumentActivities
 from activities.movements import MovementActivities
 from activities.partners import PartnerActivities
+from activities.retention import RetentionActivities
 from activities.store import StoreActivities
 from activities.webhooks import DeliveryActivities
 from partners.base import Partners
@@ -25,11 +26,12 @@ from store.repository import Store
 from store.webhooks import SecretSealer, WebhookStore
 from workflows.departure import DepartureWorkflow
 from workflows.movement import MovementWorkflow
+from workflows.retention import RetentionWorkflow
 
 if TYPE_CHECKING:
     from documents.render import DocumentRenderer
 
-WORKFLOWS = [DepartureWorkflow, MovementWorkflow]
+WORKFLOWS = [DepartureWorkflow, MovementWorkflow, RetentionWorkflow]
 
 
 def departure_activities(store: Store, partners: Partners, renderer: DocumentRenderer,
@@ -111,7 +113,8 @@ def build_worker(client: Client, task_queue: str, store: Store, partners: Partne
         task_queue=task_queue,
         workflows=WORKFLOWS,
         activities=[*departure_activities(store, partners, renderer, documents),
-                    *movement_activities(client, task_queue, store, sealer, http)],
+                    *movement_activities(client, task_queue, store, sealer, http),
+                    RetentionActivities(store).anonymise_due_cases],
         activity_executor=options.pop("activity_executor", ThreadPoolExecutor(max_workers=4)),
         owned_renderer=owned,
         owned_http=owned_http,

@@ -15,6 +15,12 @@ from store.repository import Store
 from store.upsert import insert_new
 
 CONTENTS = cast(Table, DocumentContentRow.__table__)
+# What a paper's content becomes once its family's personal data has been removed (store.retention); its PDF goes.
+ANONYMISED_CONTENT = {"anonymised": True}
+
+
+def is_anonymised(content: object) -> bool:
+    return isinstance(content, dict) and content.get("anonymised") is True
 
 
 class StoredDocument(BaseModel):
@@ -115,7 +121,9 @@ class DocumentArchive:
     async def content(self, document_id: str) -> DocumentToRender | None:
         async with self._store.session() as session:
             payload = await session.scalar(select(DocumentRow.content).where(DocumentRow.document_id == document_id))
-        return DocumentToRender.model_validate(payload) if payload is not None else None
+        if payload is None or is_anonymised(payload):
+            return None
+        return DocumentToRender.model_validate(payload)
 
     async def pdf(self, document_id: str) -> bytes | None:
         async with self._store.session() as session:

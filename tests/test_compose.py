@@ -24,7 +24,7 @@ from predeparture.settings import Settings
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 ENV_EXAMPLE = ROOT / ".env.example"
-SERVICES = {"postgresql", "temporal", "temporal-ui", "api", "worker"}
+SERVICES = {"postgresql", "temporal", "temporal-ui", "api", "worker", "codec-server"}
 APP_SERVICES = ("api", "worker")
 REQUIRED_IN_PRODUCTION = (
     "PREDEPARTURE_TEMPORAL__ADDRESS",
@@ -149,7 +149,7 @@ def services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return compose["services"]
 
 
-def test_the_stack_has_its_five_services(services: dict[str, dict[str, Any]]) -> None:
+def test_the_stack_has_its_six_services(services: dict[str, dict[str, Any]]) -> None:
     assert set(services) == SERVICES
 
 

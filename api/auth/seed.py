@@ -80,7 +80,10 @@ PEOPLE = (
     _DemoPerson(Role.COORDINATOR, "coordinator", "coordinator-demo", "Demo operating office"),
     _DemoPerson(Role.MEDICAL_PARTNER, "clinician", "clinician-demo", "Demo clinic"),
     _DemoPerson(Role.RECEPTION_TEAM, "reception", "reception-demo", "Demo reception team"),
+    # Signs in to the codec server (PREDEPARTURE_CODEC_SERVER__ENABLED=true) to read payloads in the Temporal UI.
+    _DemoPerson(Role.OPERATOR, "operator", "operator-demo", "Demo platform operations"),
 )
+OPERATIONS_ORG_ID = "org_demo_operations"
 SYSTEMS = (
     _DemoSystem(Role.EXIT_PERMIT_AUTHORITY, "org_demo_exit_permits", "Demo exit permit authority",
                 "client_demo_exit_permits", "demo-secret-exit-permits"),
@@ -103,7 +106,8 @@ async def seed_demo_identities(store: Store, *, office_id: str, reception_org_id
     identities = IdentityRepository(store)
     now = datetime.now(UTC)
     org_of_person = {
-        Role.COORDINATOR: office_id, Role.MEDICAL_PARTNER: clinic_id, Role.RECEPTION_TEAM: reception_org_id
+        Role.COORDINATOR: office_id, Role.MEDICAL_PARTNER: clinic_id, Role.RECEPTION_TEAM: reception_org_id,
+        Role.OPERATOR: OPERATIONS_ORG_ID,
     }
     people_hashes = await asyncio.gather(*(hash_secret_async(person.password) for person in PEOPLE))
     system_hashes = await asyncio.gather(*(hash_secret_async(system.secret) for system in SYSTEMS))
