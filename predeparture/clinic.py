@@ -3,14 +3,20 @@ and answers every medical step that is waiting for a result, as a clinic would a
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 from temporalio.client import WorkflowHandle
 
 from domain.departure import DepartureState
+from domain.medical import AssessmentResult, FitnessResult, ScreeningResult
 from domain.steps import Step, StepRecord, StepState
 from partners.simulators.clinician import SimulatedClinician
 from workflows.departure import DepartureWorkflow
+
+MedicalResult = AssessmentResult | ScreeningResult | FitnessResult
+# (workflow id, the step as the departure saved it, the result): called once the departure's Update returned.
+Accepted = Callable[[str, StepRecord, MedicalResult], None]
 
 
 def waiting_for_result(record: StepRecord) -> bool:
@@ -21,8 +27,9 @@ def waiting_for_result(record: StepRecord) -> bool:
 
 
 class ClinicPlayer:
-    def __init__(self, clinician: SimulatedClinician) -> None:
+    def __init__(self, clinician: SimulatedClinician, on_accepted: Accepted | None = None) -> None:
         self._clinician = clinician
+        self._on_accepted = on_accepted
 
     async def attend(self, handle: WorkflowHandle[DepartureWorkflow, DepartureState]) -> DepartureState:
         """Submit whatever results are due now; returns the state seen before submitting."""
@@ -30,17 +37,22 @@ class ClinicPlayer:
         if state.is_terminal:
             return state
         # A second back: the result must not look later than the workflow's own clock when it arrives.
-        now = datetime.now(timezone.utc) - timedelta(seconds=1)
+        now = datetime.now(UTC) - timedelta(seconds=1)
         for record in state.steps.values():
             if not waiting_for_result(record) or record.person_id is None:
                 continue
             pid = record.person_id
+            saved: StepRecord | None = None
+            result: MedicalResult
             if record.step is Step.HEALTH_ASSESSMENT:
                 result = self._clinician.assessment(pid, now.date(), attempt=record.attempt)
-                await handle.execute_update(DepartureWorkflow.submit_assessment, result)
+                saved = await handle.execute_update(DepartureWorkflow.submit_assessment, result)
             elif record.step is Step.PRE_DEPARTURE_SCREENING:
-                await handle.execute_update(DepartureWorkflow.submit_screening, self._clinician.screening(pid, now.date()))
+                result = self._clinician.screening(pid, now.date())
+                saved = await handle.execute_update(DepartureWorkflow.submit_screening, result)
             elif record.step is Step.FITNESS_TO_TRAVEL:
                 result = self._clinician.fitness(pid, now, attempt=record.attempt)
-                await handle.execute_update(DepartureWorkflow.submit_fitness, result)
+                saved = await handle.execute_update(DepartureWorkflow.submit_fitness, result)
+            if saved is not None and self._on_accepted is not None:
+                self._on_accepted(handle.id, saved, result)
         return state

@@ -71,7 +71,8 @@ def run(args: list[str], tmp_path: Path, env: dict[str, str], timeout: float) ->
 
 def test_the_help_names_every_command() -> None:
     out = subprocess.run([PREDEPARTURE, "--help"], capture_output=True, text=True, check=True).stdout
-    for command in ("dev", "worker", "api", "migrate", "demo", "bench", "users", "partners-sim", "partners-contract"):
+    for command in ("dev", "worker", "api", "migrate", "demo", "bench", "chaos", "users", "partners-sim",
+                    "partners-contract"):
         assert f" {command} " in out
 
 
