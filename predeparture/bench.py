@@ -154,6 +154,7 @@ class BenchContext:
     workdir: Path
     stack: AsyncExitStack
     progress: Console = field(default_factory=lambda: Console(stderr=True))
+    cases_given: bool = True  # False when `--cases` was left out: a section may then run its own default size
     _env: WorkflowEnvironment | None = None
 
     async def client(self) -> Client:
@@ -169,14 +170,19 @@ class BenchContext:
 
 
 @asynccontextmanager
-async def bench_context(cases: int) -> AsyncIterator[BenchContext]:
+async def bench_context(cases: int, cases_given: bool = True) -> AsyncIterator[BenchContext]:
     with tempfile.TemporaryDirectory(prefix="predeparture-bench-") as workdir:
         async with AsyncExitStack() as stack:
-            yield BenchContext(cases=cases, workdir=Path(workdir), stack=stack)
+            yield BenchContext(cases=cases, workdir=Path(workdir), stack=stack, cases_given=cases_given)
 
 
-async def run_sections(cases: int = 20, only: str | None = None) -> dict[str, Any]:
+DEFAULT_CASES = 20
+
+
+async def run_sections(cases: int | None = None, only: str | None = None) -> dict[str, Any]:
     """Run the chosen sections; returns {"sections": {name: figures}, "ratios": {...every ratio...}}."""
+    cases_given = cases is not None
+    cases = DEFAULT_CASES if cases is None else cases
     if cases < 1:
         raise ValueError("cases: run at least one case")
     if only is not None and only not in SECTIONS:
@@ -184,7 +190,7 @@ async def run_sections(cases: int = 20, only: str | None = None) -> dict[str, An
     chosen = [SECTIONS[only]] if only else list(SECTIONS.values())
     sections: dict[str, SectionResult] = {}
     ratios: dict[str, float] = {}
-    async with bench_context(cases) as context:
+    async with bench_context(cases, cases_given) as context:
         for section in chosen:
             result = await section.run(context)
             ratios.update(result["ratios"])
@@ -551,15 +557,20 @@ async def departures_section(context: BenchContext) -> SectionResult:
 
 # -- sections of their own modules, which import the above (so here, not at the top) ----------------------------
 
+# The order they register in is the order they run in.
+# isort: off
 from predeparture import bench_api  # noqa: E402, F401 - registers the `api` section
 from predeparture import bench_planning  # noqa: E402, F401 - registers the `planning` section
 from predeparture import bench_documents  # noqa: E402, F401 - registers the `documents` section
+from predeparture import bench_load  # noqa: E402, F401 - registers the `load` section
+# isort: on
 
 # -- the command (after the sections, so its help names them) ------------------------------------------------
 
 
 def bench_command(
-    cases: int = 20,
+    cases: int | None = typer.Option(None, "--cases", help=f"cases per section (default {DEFAULT_CASES}; the load "
+                                     "section holds 10,000 departures unless given)"),
     json_output: bool = typer.Option(False, "--json", help="print one JSON object instead of tables"),
     only: str | None = typer.Option(None, "--only", help="run one section alone: " + ", ".join(SECTIONS)),
 ) -> None:

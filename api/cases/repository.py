@@ -113,7 +113,10 @@ async def office_timeline(context: ApiContext, office_id: str, case_id: str) -> 
 
 
 def _step_exists(*conditions: object) -> object:
-    return exists().where(StepResultRow.case_id == CaseRow.case_id, *conditions)
+    """The case has a step meeting `conditions`: the matching steps' cases, found once per query. A subquery
+    correlated with each case let SQLite look steps up by state (its one equality index there) for every case of
+    the office, so a filtered page took cases x steps: with 10,000 open departures, minutes."""
+    return CaseRow.case_id.in_(select(StepResultRow.case_id).where(*conditions))
 
 
 async def office_cases(context: ApiContext, office_id: str, where: CaseFilter,
