@@ -16,13 +16,13 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
-from rich.logging import RichHandler
 from rich.panel import Panel
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy.engine import make_url
 
 from api.auth.seed import demo_logins_table
+from predeparture.chaos_cli import chaos_command
 from predeparture.settings import Settings, get_settings
 from predeparture.users_cli import users_app
 
@@ -50,13 +50,10 @@ RealisticOption = Annotated[
 
 
 def _setup_logging(level: int = logging.INFO, activity_failures: bool = True) -> None:
-    """`activity_failures=False` for the demo stacks: there a partner's transient failures and sold-out dates are
-    part of the show, and the SDK would print a traceback for each one."""
-    handler = RichHandler(console=errors, show_path=False, tracebacks_show_locals=False)
-    logging.basicConfig(level=logging.WARNING, format="%(message)s", datefmt="[%X]", handlers=[handler], force=True)
-    logging.getLogger("predeparture").setLevel(level)
-    if not activity_failures:
-        logging.getLogger("temporalio.activity").setLevel(logging.ERROR)
+    """Coloured lines on stderr, or JSON lines with telemetry.log_format=json; see predeparture.logs."""
+    from predeparture.logs import configure_logging
+
+    configure_logging(get_settings().telemetry.log_format, level, activity_failures, console=errors)
 
 
 def safe_database_url(url: str) -> str:
@@ -127,6 +124,7 @@ def dev(
 async def _dev(settings: Settings, demo_cases: int, seed: int | None, realistic: bool,
                partners_over_http: bool = False) -> None:
     from predeparture.devstack import embedded_stack
+    from predeparture.telemetry import Tracing
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     api_url = f"http://{settings.api.host}:{settings.api.port}"
@@ -134,8 +132,11 @@ async def _dev(settings: Settings, demo_cases: int, seed: int | None, realistic:
         partners_url = None
         if partners_over_http:
             settings, partners_url = await running.enter_async_context(_partners_service(settings, api_url))
+        tracing = Tracing.from_settings(settings.telemetry, "dev")
+        if tracing is not None:
+            running.callback(tracing.shutdown)  # last: after the API and the worker made their final spans
         stack = await running.enter_async_context(
-            embedded_stack(settings, graceful_shutdown_timeout=WORKER_SHUTDOWN_GRACE))
+            embedded_stack(settings, tracing=tracing, graceful_shutdown_timeout=WORKER_SHUTDOWN_GRACE))
         await _dev_until_stopped(stack, settings, demo_cases, seed, realistic, api_url, partners_url)
 
 
@@ -161,7 +162,8 @@ async def _dev_until_stopped(stack: Any, settings: Settings, demo_cases: int, se
                              api_url: str, partners_url: str | None) -> None:
     from predeparture.profiles import profile_name
 
-    api, logins = await _dev_api(stack.client, stack.store, settings, demo_cases, _seed(seed, settings))
+    api, logins = await _dev_api(stack.client, stack.store, settings, demo_cases, _seed(seed, settings),
+                                 tracing=stack.tracing)
     console.print(_dev_panel(settings, stack.server.ui_url, profile_name(realistic), api_url, partners_url))
     console.print(demo_logins_table(logins, api_url))
     demo = None
@@ -178,7 +180,8 @@ async def _dev_until_stopped(stack: Any, settings: Settings, demo_cases: int, se
         await api.stop()
 
 
-async def _dev_api(client: Any, store: Any, settings: Settings, demo_cases: int, seed: int) -> tuple[Any, list[Any]]:
+async def _dev_api(client: Any, store: Any, settings: Settings, demo_cases: int, seed: int,
+                   tracing: Any = None) -> tuple[Any, list[Any]]:
     """The API on the embedded stack, with one demo account per audience acting for the organisations that have
     the most demo families (the families are spread over several offices and reception teams)."""
     from datetime import UTC, datetime
@@ -195,7 +198,8 @@ async def _dev_api(client: Any, store: Any, settings: Settings, demo_cases: int,
     logins = await seed_demo_identities(store, office_id=organisations.office_id,
                                         reception_org_id=organisations.reception_org_id,
                                         clinic_id=organisations.clinic_id)
-    server = ApiServer(create_app(context=ApiContext(settings, store, client)), settings.api.host, settings.api.port)
+    server = ApiServer(create_app(context=ApiContext(settings, store, client, tracing=tracing)), settings.api.host,
+                       settings.api.port)
     await server.start()
     return server, logins
 
@@ -209,6 +213,7 @@ def _dev_panel(settings: Settings, ui_url: str | None, profile: str, api_url: st
         f"[bold]Web pages[/]       {api_url}/ui/  (sign in with a demo account below)",
         f"[bold]Partners[/]        {partners}; their contract at {api_url}/partners/contract.json",
         f"[bold]Temporal UI[/]     {ui_url or '(headless)'}",
+        f"[bold]Codec server[/]    {_codec_line(settings)}",
         f"[bold]Temporal[/]        {settings.temporal.address}  namespace {settings.temporal.namespace}, "
         f"task queue {settings.temporal.task_queue}",
         f"[bold]Data directory[/]  {settings.data_dir.resolve()}",
@@ -220,6 +225,14 @@ def _dev_panel(settings: Settings, ui_url: str | None, profile: str, api_url: st
         "Press [bold]Ctrl-C[/] to stop.",
     ]
     return Panel("\n".join(lines), title="predeparture dev", border_style="green", expand=False)
+
+
+def _codec_line(settings: Settings) -> str:
+    if not settings.codec_server.enabled:
+        return "off: the Temporal UI shows ciphertext (PREDEPARTURE_CODEC_SERVER__ENABLED=true to decode)"
+    from predeparture.codec_server import public_url
+
+    return f"{public_url(settings)}  (operators sign in there to read payloads in the UI; every decode audited)"
 
 
 async def _dev_demo(client: Any, store: Any, settings: Settings, cases: int, seed: int | None) -> None:
@@ -261,6 +274,7 @@ def worker() -> None:
 async def _worker(settings: Settings) -> None:
     from partners.factory import build_partners
     from predeparture.callbacks import CallbackPump
+    from predeparture.telemetry import Tracing, temporal_interceptors, temporal_runtime
     from predeparture.temporal import connect
     from predeparture.worker import build_worker
     from store.repository import Store
@@ -268,21 +282,31 @@ async def _worker(settings: Settings) -> None:
     log = logging.getLogger("predeparture.worker")
     store = Store.from_url(settings.resolved_database_url())
     partners = build_partners(settings.partners, settings.simulator, settings.partner_network)
+    tracing = Tracing.from_settings(settings.telemetry, "worker")
     try:
         await store.migrate()
-        client = await connect(settings)
+        client = await connect(settings, interceptors=temporal_interceptors(tracing),
+                               runtime=temporal_runtime(settings.telemetry, serve_metrics=True))
+        from predeparture.retention_schedule import ensure_retention_schedule
+        await ensure_retention_schedule(client, settings.retention, settings.temporal.task_queue)
         # The worker renders the papers in processes of its own, and stops them when it stops.
         running = build_worker(client, settings.temporal.task_queue, store, partners, documents=settings.documents,
-                               graceful_shutdown_timeout=WORKER_SHUTDOWN_GRACE)
+                               graceful_shutdown_timeout=WORKER_SHUTDOWN_GRACE,
+                               max_cached_workflows=settings.worker.max_cached_workflows)
         # Simulated partners live in this process, so only it can deliver their callbacks; real ones call the API.
         async with running, CallbackPump(client, partners.callback_sources()).running():
             log.info("worker polling %s on %s (namespace %s), store %s", settings.temporal.task_queue,
                      settings.temporal.address, settings.temporal.namespace,
                      safe_database_url(settings.resolved_database_url()))
+            if settings.telemetry.worker_metrics_address:
+                log.info("worker metrics for Prometheus at http://%s/metrics",
+                         settings.telemetry.worker_metrics_address)
             await _wait_forever()
     finally:
         await partners.aclose()  # the network adapters' connection pools
         await store.close()
+        if tracing is not None:
+            tracing.shutdown()  # exports the spans still buffered
 
 
 # -- migrate ---------------------------------------------------------------------------------------------------
@@ -316,11 +340,49 @@ def migrate() -> None:
 def api_command() -> None:
     """The production API (uvicorn) on settings.api.host:port; SIGTERM or Ctrl-C drains requests, then stops."""
     from api.server import ApiServer, build_app
+    from predeparture.telemetry import Tracing
 
     _setup_logging()
     settings = get_settings()
-    server = ApiServer(build_app(settings), settings.api.host, settings.api.port)
-    asyncio.run(server.serve_until_stopped())
+    tracing = Tracing.from_settings(settings.telemetry, "api")
+    server = ApiServer(build_app(settings, tracing), settings.api.host, settings.api.port,
+                       drain_delay=settings.api.drain_delay, shutdown_timeout=settings.api.shutdown_timeout)
+    try:
+        asyncio.run(server.serve_until_stopped())
+    finally:
+        if tracing is not None:
+            tracing.shutdown()
+    logging.getLogger("predeparture.api").info("API stopped")
+
+
+# -- codec server ----------------------------------------------------------------------------------------------
+
+
+@app.command("codec-server")
+def codec_server() -> None:
+    """The codec server the Temporal UI calls to show payloads in clear, to operators only (each decode audited)."""
+    from predeparture.codec_server import serving
+
+    _setup_logging()
+    settings = get_settings()
+    if not settings.codec_server.enabled:
+        errors.print("[red]the codec server is off[/]: set PREDEPARTURE_CODEC_SERVER__ENABLED=true to serve "
+                     "decrypted payloads to operators")
+        raise typer.Exit(2)
+
+    async def serve() -> None:
+        from store.repository import Store
+
+        store = Store.from_url(settings.resolved_database_url())
+        try:
+            async with serving(settings, store) as url:
+                logging.getLogger("predeparture.codec").info("codec server at %s for %s", url,
+                                                             ", ".join(settings.codec_server.allowed_origins))
+                await _wait_forever()
+        finally:
+            await store.close()
+
+    _run(serve())
 
 
 # -- partners --------------------------------------------------------------------------------------------------
@@ -447,6 +509,12 @@ def bench(ctx: typer.Context) -> None:
     single = typer.Typer(add_completion=False)
     single.command()(bench_command)
     typer.main.get_command(single).main(args=ctx.args, prog_name="predeparture bench", standalone_mode=True)
+
+
+# -- chaos -----------------------------------------------------------------------------------------------------
+# predeparture/chaos_cli.py owns this command's options and output; the run itself is predeparture/chaos.py.
+
+app.command("chaos")(chaos_command)
 
 
 if __name__ == "__main__":

@@ -21,14 +21,19 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
+from google.protobuf.duration_pb2 import Duration
+from temporalio.api.namespace.v1 import NamespaceConfig
+from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest, UpdateNamespaceRequest
 from temporalio.client import Client
 from temporalio.worker import Worker
 
 from partners.factory import PartnerSet, build_partners
 from predeparture.callbacks import CallbackPump
+from predeparture.codec_server import serving as codec_serving
 from predeparture.keys import load_or_create_key
+from predeparture.retention_schedule import ensure_retention_schedule
 from predeparture.settings import Settings
+from predeparture.telemetry import Tracing, temporal_interceptors, temporal_runtime
 from predeparture.temporal import connect
 from predeparture.worker import build_worker
 from store.repository import Store
@@ -95,24 +100,11 @@ def _die_with_parent() -> None:
             ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-@contextlib.asynccontextmanager
-async def dev_server(
-    address: str,
-    namespace: str,
-    db_filename: Path,
-    ui_port: int | None,
-    log_file: Path | None = None,
-    startup_timeout: float = STARTUP_TIMEOUT_SECONDS,
-    stop_timeout: float = STOP_TIMEOUT_SECONDS,
-) -> AsyncIterator[DevServer]:
-    """`temporal server start-dev` on `address`, ready for clients when this yields; stopped on exit.
-
-    `ui_port=None` runs it headless. Its own output goes to `log_file` (default: next to the database)."""
+def dev_server_command(address: str, namespace: str, db_filename: Path, ui_port: int | None,
+                       codec_endpoint: str | None = None) -> list[str]:
+    """The `temporal server start-dev` command line. The UI is given a codec endpoint only when one is asked
+    for: the codec server is off by default (predeparture.codec_server)."""
     host, port = split_address(address)
-    if await server_answers(address, namespace, timeout=1.0):
-        raise DevServerError(f"a Temporal server already answers at {address}; stop it or choose another address")
-    db_filename.parent.mkdir(parents=True, exist_ok=True)
-    log_path = log_file or db_filename.with_name("temporal.log")
     command = [
         temporal_binary(), "server", "start-dev",
         "--db-filename", str(db_filename),
@@ -125,6 +117,33 @@ async def dev_server(
         "--dynamic-config-value", "frontend.enableCancelWorkerPollsOnShutdown=true",
     ]
     command += ["--ui-port", str(ui_port), "--ui-ip", host] if ui_port is not None else ["--headless"]
+    if ui_port is not None and codec_endpoint:
+        command += ["--ui-codec-endpoint", codec_endpoint]
+    return command
+
+
+@contextlib.asynccontextmanager
+async def dev_server(
+    address: str,
+    namespace: str,
+    db_filename: Path,
+    ui_port: int | None,
+    log_file: Path | None = None,
+    startup_timeout: float = STARTUP_TIMEOUT_SECONDS,
+    stop_timeout: float = STOP_TIMEOUT_SECONDS,
+    codec_endpoint: str | None = None,
+    retention: timedelta | None = None,
+) -> AsyncIterator[DevServer]:
+    """`temporal server start-dev` on `address`, ready for clients when this yields; stopped on exit.
+
+    `ui_port=None` runs it headless. Its own output goes to `log_file` (default: next to the database).
+    `retention`: how long the namespace keeps closed workflows' histories (the server's own default if None)."""
+    host, _ = split_address(address)
+    if await server_answers(address, namespace, timeout=1.0):
+        raise DevServerError(f"a Temporal server already answers at {address}; stop it or choose another address")
+    db_filename.parent.mkdir(parents=True, exist_ok=True)
+    log_path = log_file or db_filename.with_name("temporal.log")
+    command = dev_server_command(address, namespace, db_filename, ui_port, codec_endpoint)
     with log_path.open("ab") as output:
         process = await asyncio.create_subprocess_exec(
             *command,
@@ -144,10 +163,22 @@ async def dev_server(
     )
     try:
         await _wait_until_ready(process, server, startup_timeout)
+        if retention is not None:
+            await set_namespace_retention(address, namespace, retention)
         log.info("Temporal dev server %s ready at %s", process.pid, address)
         yield server
     finally:
         await _stop(process, stop_timeout)
+
+
+async def set_namespace_retention(address: str, namespace: str, retention: timedelta) -> None:
+    """Closed workflows' histories (encrypted, but personal data all the same) are deleted this long after they
+    close; the store keeps what a departure leaves behind."""
+    client = await Client.connect(address, namespace=namespace)
+    await client.workflow_service.update_namespace(UpdateNamespaceRequest(
+        namespace=namespace,
+        config=NamespaceConfig(workflow_execution_retention_ttl=Duration(seconds=int(retention.total_seconds()))),
+    ))
 
 
 async def _wait_until_ready(process: asyncio.subprocess.Process, server: DevServer, timeout: float) -> None:
@@ -199,25 +230,38 @@ class EmbeddedStack:
     partners: PartnerSet
     worker: Worker
     pump: CallbackPump
+    tracing: Tracing | None = None  # when traces are on: the API beside the stack makes its spans with it
+
+
+def _without_codec(settings: Settings) -> Settings:
+    """A headless stack has no UI to decode for."""
+    return settings.model_copy(update={"codec_server": settings.codec_server.model_copy(update={"enabled": False})})
 
 
 @contextlib.asynccontextmanager
-async def embedded_stack(settings: Settings, ui: bool = True, **worker_options: Any) -> AsyncIterator[EmbeddedStack]:
+async def embedded_stack(settings: Settings, ui: bool = True, tracing: Tracing | None = None,
+                         **worker_options: Any) -> AsyncIterator[EmbeddedStack]:
     """Server, store, worker and pump for `settings`, all kept in `settings.data_dir`; stopped in reverse order:
     the worker finishes its tasks while the server is still there to take their results."""
     data_dir = settings.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
     load_or_create_key(settings)  # made before anything needs it, so every later process reads the same key
     store = Store.from_url(settings.resolved_database_url())
+    ui_port = settings.temporal.ui_port if ui else None
+    ui_origin = [f"http://{split_address(settings.temporal.address)[0]}:{ui_port}"] if ui_port is not None else []
     try:
         await store.migrate()
-        async with dev_server(
+        async with codec_serving(settings if ui else _without_codec(settings), store, ui_origin) as codec, dev_server(
             settings.temporal.address,
             settings.temporal.namespace,
             db_filename=data_dir / "temporal.db",
-            ui_port=settings.temporal.ui_port if ui else None,
+            ui_port=ui_port,
+            codec_endpoint=codec,
+            retention=settings.temporal.namespace_retention,
         ) as server:
-            client = await connect(settings)
+            client = await connect(settings, interceptors=temporal_interceptors(tracing),
+                                   runtime=temporal_runtime(settings.telemetry, serve_metrics=True))
+            await ensure_retention_schedule(client, settings.retention, settings.temporal.task_queue)
             partners = build_partners(settings.partners, settings.simulator, settings.partner_network)
             worker_options.setdefault("graceful_shutdown_timeout", WORKER_SHUTDOWN_GRACE)
             worker_options.setdefault("documents", settings.documents)
@@ -225,7 +269,7 @@ async def embedded_stack(settings: Settings, ui: bool = True, **worker_options: 
             pump = CallbackPump(client, partners.callback_sources())
             try:
                 async with worker, pump.running():
-                    yield EmbeddedStack(settings, server, client, store, partners, worker, pump)
+                    yield EmbeddedStack(settings, server, client, store, partners, worker, pump, tracing)
             finally:
                 await partners.aclose()  # the network adapters' connection pools, once the worker has stopped
     finally:

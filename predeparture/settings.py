@@ -22,6 +22,11 @@ class TemporalSettings(BaseModel):
     namespace: str = "default"
     task_queue: str = "predeparture-departures"
     ui_port: int = 8233
+    namespace_retention: timedelta = Field(
+        default=timedelta(days=7), ge=timedelta(days=1), description="how long the embedded dev server keeps a "
+        "closed workflow's (encrypted) history; production sets its namespace's own "
+        "(docker-compose: TEMPORAL_RETENTION)"
+    )
 
 
 class AdapterKind(StrEnum):
@@ -91,8 +96,9 @@ class PartnersSimSettings(BaseModel):
 class SimulatorSettings(BaseModel):
     """How the partner simulators behave. The same seed gives the same answers to the same requests.
 
-    Durations are ISO 8601 in the environment (P20D, PT30S). `predeparture dev` and `demo` use `SimulatorSettings.demo()`,
-    which shrinks the months a permit takes to seconds so a demo family departs within minutes.
+    Durations are ISO 8601 in the environment (P20D, PT30S). `predeparture dev` and `demo` use
+    `SimulatorSettings.demo()`, which shrinks the months a permit takes to seconds so a demo family departs within
+    minutes.
     """
 
     seed: int = 2026
@@ -167,6 +173,46 @@ class ApiSettings(BaseModel):
         description="how long one API process trusts its last look that a token is not revoked and its account "
         "active; revocations through this process apply at once, others within this delay",
     )
+    readiness_timeout: timedelta = Field(
+        default=timedelta(seconds=1), gt=timedelta(0),
+        description="how long /readyz waits for the database and for Temporal before it calls either down",
+    )
+    drain_delay: timedelta = Field(
+        default=timedelta(0), ge=timedelta(0),
+        description="after SIGTERM, /readyz answers 503 for this long while requests are still served, so a load "
+        "balancer stops sending before the API stops accepting",
+    )
+    shutdown_timeout: timedelta = Field(
+        default=timedelta(seconds=30), gt=timedelta(0),
+        description="once the API stops accepting, how long requests in flight may take before they are cut off",
+    )
+
+
+class TracesExporter(StrEnum):
+    NONE = "none"
+    OTLP = "otlp"  # OTLP over HTTP/protobuf to `otlp_endpoint` (a collector, Jaeger, Tempo, ...)
+    CONSOLE = "console"  # each finished span printed on stdout, for a look on one machine
+
+
+class LogFormat(StrEnum):
+    CONSOLE = "console"  # coloured lines for a person at a terminal
+    JSON = "json"  # one JSON object per line, for a log collector
+
+
+class TelemetrySettings(BaseModel):
+    """Traces, metrics and logs. Off, traces cost nothing: no tracer, no interceptor, no header on any task."""
+
+    traces_exporter: TracesExporter = TracesExporter.NONE
+    otlp_endpoint: str = Field(default="http://127.0.0.1:4318/v1/traces", min_length=1,
+                               description="where spans go when traces_exporter is otlp")
+    service_name: str = Field(default="predeparture", min_length=1,
+                              description="service.name of the spans, suffixed by the process: -api, -worker, -dev")
+    trace_sample_ratio: float = Field(default=1.0, ge=0, le=1, description="share of new traces kept")
+    worker_metrics_address: str = Field(
+        default="", pattern=r"^$|^.+:\d+$", description="host:port where the worker serves the Temporal SDK's "
+        "metrics at /metrics for Prometheus; empty: not served"
+    )
+    log_format: LogFormat = LogFormat.CONSOLE
 
 
 class DocumentSettings(BaseModel):
@@ -177,10 +223,44 @@ class DocumentSettings(BaseModel):
         default="http://127.0.0.1:8000", description="the API's public address; each paper's QR code opens "
         "<this>/verify/<reference>"
     )
-    render_processes: int = Field(default=2, ge=1, description="worker processes rendering PDFs, fonts loaded once each")
+    render_processes: int = Field(default=2, ge=1,
+                                  description="worker processes rendering PDFs, fonts loaded once each")
     manifest_issuer_id: str = Field(default="org_movement_operations", min_length=1,
                                     description="the organisation issuing arrival manifests")
     manifest_issuer_name: str = Field(default="Movement operations", min_length=1, description="printed as issuer")
+
+
+class CodecServerSettings(BaseModel):
+    """The codec server the Temporal UI (and `temporal --codec-endpoint`) calls to show payloads in clear, to
+    operators only (predeparture.codec_server). Off unless enabled: every decode is a disclosure."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = Field(default=8234, ge=1, le=65535)
+    public_url: str | None = Field(default=None, description="where browsers reach it, given to the Temporal UI; "
+                                                             "default http://host:port")
+    allowed_origins: list[str] = Field(
+        default_factory=lambda: ["http://127.0.0.1:8233", "http://localhost:8233"],
+        description="the Temporal UI's origins, the only pages whose scripts may call it (CORS, with credentials)")
+
+
+class RetentionSettings(BaseModel):
+    """How long personal data stays in the store after a family arrived (workflows.retention, on a schedule)."""
+
+    enabled: bool = Field(default=True, description="the worker keeps the schedule; off: it deletes it")
+    after_arrival: timedelta = Field(default=timedelta(days=365), ge=timedelta(days=1))
+    overrides: dict[str, timedelta] = Field(
+        default_factory=dict, description="per destination (ISO alpha-2 country code), e.g. {\"US\": \"P730D\"}")
+    every: timedelta = Field(default=timedelta(days=1), ge=timedelta(minutes=1), description="how often it runs")
+    batch_size: int = Field(default=100, ge=1, le=10_000, description="cases per activity (one transaction each)")
+
+
+class WorkerSettings(BaseModel):
+    """What one worker keeps in memory. Each cached workflow holds its own sandbox, about 0.4 MiB for a departure
+    (measured by `predeparture bench --only load`); a departure not cached is rebuilt from its history when it
+    wakes, which most do once a day. The cache size is what bounds a worker's memory, not the departures open."""
+
+    max_cached_workflows: int = Field(default=1000, ge=0, description="workflows kept in memory between tasks")
 
 
 class Settings(BaseSettings):
@@ -204,6 +284,10 @@ class Settings(BaseSettings):
     policy: PolicyBook = Field(default_factory=PolicyBook)
     api: ApiSettings = Field(default_factory=ApiSettings)
     documents: DocumentSettings = Field(default_factory=DocumentSettings)
+    telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
+    codec_server: CodecServerSettings = Field(default_factory=CodecServerSettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
+    worker: WorkerSettings = Field(default_factory=WorkerSettings)
 
     def resolved_database_url(self) -> str:
         if self.database_url:
