@@ -26,21 +26,8 @@ from store.repository import Store
 from tests.departure_harness import World, simulator_settings, world  # noqa: F401
 from tests.factories import family
 from tests.test_api_coordinator import booking, case_body, settings_for, step, stored_case
-from tests.web_harness import Account, Browser, browser, csrf_of, enrol, visible_text
+from tests.web_harness import Account, Browser, app, browser, enrol, store, visible_text  # noqa: F401
 from workflows.departure import DepartureWorkflow
-
-
-@pytest_asyncio.fixture
-async def store(database_url: str) -> AsyncIterator[Store]:
-    store = Store.from_url(database_url)
-    await store.migrate()
-    yield store
-    await store.close()
-
-
-@pytest_asyncio.fixture
-async def app(store: Store, tmp_path: Path) -> FastAPI:
-    return create_app(context=ApiContext(settings_for(tmp_path), store, None))  # type: ignore[arg-type]
 
 
 @pytest_asyncio.fixture
@@ -189,7 +176,8 @@ async def test_the_case_page_shows_the_timeline_and_refreshes_it_when_the_depart
     assert (await signed_in.get(live, headers={"If-None-Match": etag})).status_code == 304
 
     await store.apply_progress(ProgressUpdate(case_id=case.case_id, phase=Phase.PREPARING, steps=[
-        step(Step.EXIT_PERMIT, StepState.DONE, valid_from=date.today(), valid_until=date.today() + timedelta(days=90))]))
+        step(Step.EXIT_PERMIT, StepState.DONE, valid_from=date.today(),
+             valid_until=date.today() + timedelta(days=90))]))
     moved = await signed_in.get(live, headers={"If-None-Match": etag})
     assert moved.status_code == 200 and "done" in visible_text(moved) and moved.headers["etag"] != etag
 

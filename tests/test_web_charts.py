@@ -5,38 +5,20 @@ departures never counted; not a page for a clinic."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest_asyncio
 from fastapi import FastAPI
 
-from api.app import create_app
-from api.context import ApiContext
 from api.principal import Role
 from domain.audit import AuditEvent
 from domain.case import Case
 from domain.steps import Step, StepState, step_key
 from store.repository import Store
 from tests.factories import family
-from tests.test_api_coordinator import settings_for
-from tests.web_harness import Account, browser, enrol, visible_text
+from tests.web_harness import Account, app, browser, enrol, store, visible_text  # noqa: F401
 
 DAY = timedelta(days=1)
-
-
-@pytest_asyncio.fixture
-async def store(database_url: str) -> AsyncIterator[Store]:
-    store = Store.from_url(database_url)
-    await store.migrate()
-    yield store
-    await store.close()
-
-
-@pytest_asyncio.fixture
-async def app(store: Store, tmp_path: Path) -> FastAPI:
-    return create_app(context=ApiContext(settings_for(tmp_path), store, None))  # type: ignore[arg-type]
 
 
 @pytest_asyncio.fixture

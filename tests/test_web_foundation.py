@@ -4,33 +4,15 @@ CSRF token, the pages in English, French and Arabic (right to left), and errors 
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest_asyncio
 from fastapi import FastAPI
 
-from api.app import create_app
-from api.context import ApiContext
 from api.principal import Role
 from api.web import STATIC
 from store.repository import Store
-from tests.test_api_coordinator import settings_for
-from tests.web_harness import Account, browser, csrf_of, enrol, visible_text
-
-
-@pytest_asyncio.fixture
-async def store(database_url: str) -> AsyncIterator[Store]:
-    store = Store.from_url(database_url)
-    await store.migrate()
-    yield store
-    await store.close()
-
-
-@pytest_asyncio.fixture
-async def app(store: Store, tmp_path: Path) -> FastAPI:
-    return create_app(context=ApiContext(settings_for(tmp_path), store, None))  # type: ignore[arg-type]
+from tests.web_harness import Account, app, browser, csrf_of, enrol, store, visible_text  # noqa: F401
 
 
 @pytest_asyncio.fixture

@@ -10,16 +10,35 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest_asyncio
 from fastapi import FastAPI
 
+from api.app import create_app
 from api.auth import service as auth
+from api.context import ApiContext
 from api.principal import Role
 from store.repository import Store
+from tests.test_api_coordinator import settings_for
 
 CSRF = re.compile(r'name="csrf[_-]token" (?:value|content)="([^"]+)"')
+
+
+@pytest_asyncio.fixture
+async def store(database_url: str) -> AsyncIterator[Store]:
+    store = Store.from_url(database_url)
+    await store.migrate()
+    yield store
+    await store.close()
+
+
+@pytest_asyncio.fixture
+async def app(store: Store, tmp_path: Path) -> FastAPI:
+    """The pages over the store alone: suites that never reach a departure need no Temporal."""
+    return create_app(context=ApiContext(settings_for(tmp_path), store, None))  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
