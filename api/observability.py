@@ -7,6 +7,7 @@ header; metrics labels are method, route template and status only."""
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -21,7 +22,7 @@ from prometheus_client import (
     ProcessCollector,
     generate_latest,
 )
-from starlette.routing import Match, Mount
+from starlette.routing import Match, Mount, compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.health import install_health
@@ -134,9 +135,23 @@ def route_template(app: FastAPI, scope: Scope, asked: Scope) -> str:
         mounted_under = str(scope.get("root_path", ""))[len(str(asked["root_path"])):]
         return f"{mounted_under}{path}"
     for candidate in app.router.routes:
-        match, _ = candidate.matches(asked)
-        if match is Match.NONE:
+        path = getattr(candidate, "path", None)
+        if path is None:  # a router FastAPI included: its routes are matched below, by their documented templates
             continue
-        path = str(candidate.path)  # type: ignore[attr-defined]  # every route the app has carries one
-        return f"{path}/{{path}}" if isinstance(candidate, Mount) else path
+        match, _ = candidate.matches(asked)
+        if match is not Match.NONE:
+            return f"{path}/{{path}}" if isinstance(candidate, Mount) else str(path)
+    # A request refused before routing (a body over the limit) is counted under the route it was sent to.
+    asked_path = str(asked.get("path", ""))
+    for pattern, template in _documented_templates(app):
+        if pattern.match(asked_path):
+            return template
     return UNMATCHED
+
+
+def _documented_templates(app: FastAPI) -> list[tuple[re.Pattern[str], str]]:
+    templates: list[tuple[re.Pattern[str], str]] | None = getattr(app.state, "route_templates", None)
+    if templates is None:
+        templates = [(compile_path(template)[0], template) for template in app.openapi().get("paths", {})]
+        app.state.route_templates = templates
+    return templates

@@ -165,9 +165,11 @@ async def test_readyz_says_no_once_shutdown_has_begun_while_healthz_still_says_a
 
 async def test_a_request_shows_up_in_metrics_by_route_template_and_status(
         tmp_path: Path, store: Store, time_skipping_env: WorkflowEnvironment) -> None:
-    app = create_app(context=ApiContext(settings_for(tmp_path), store, time_skipping_env.client))
+    app = create_app(context=ApiContext(settings_for(tmp_path, max_body_bytes=4096), store, time_skipping_env.client))
 
     async with calling(app) as http:
+        # Refused before routing (no route in the scope): still counted under the template it was sent to.
+        assert (await http.post("/cases", content=b" " * 5000)).status_code == 413
         assert (await http.get("/cases/case_0123456789abcdef")).status_code == 401
         assert (await http.get("/cases/case_0123456789abcdef")).status_code == 401
         assert (await http.get("/no/such/case_0123456789abcdef")).status_code == 404
@@ -180,6 +182,7 @@ async def test_a_request_shows_up_in_metrics_by_route_template_and_status(
              if name == "predeparture_api_requests_total"}
     assert count[("GET", "/cases/{case_id}", "401")] == 2
     assert count[("GET", "<unmatched>", "404")] == 1
+    assert count[("POST", "/cases", "413")] == 1
     assert count[("GET", "/docs", "200")] == 1
     timed = {(s["route"], s["status"]): value for name, s, value in found
              if name == "predeparture_api_request_duration_seconds_count"}
