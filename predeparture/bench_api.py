@@ -277,10 +277,10 @@ async def serve(stack: AsyncExitStack, name: str, target: str, environment: dict
                 await asyncio.sleep(0.1)
 
 
-def api_environment(database_url: str, temporal: Client, task_queue: str, key: bytes,
-                    data_dir: Path) -> dict[str, str]:
-    """The API's settings, and none inherited: a PREDEPARTURE_* of the caller's shell must not reach a bench run
-    (nor its database or its Temporal)."""
+def process_environment(database_url: str, temporal: Client, task_queue: str, key: bytes,
+                        data_dir: Path) -> dict[str, str]:
+    """What a process of the bench (the API, a worker) needs to join its store, its Temporal and its key, with no
+    PREDEPARTURE_* of the caller's shell inherited."""
     inherited = {name: value for name, value in os.environ.items() if not name.startswith(ENV_PREFIX)}
     return {
         **inherited,
@@ -291,6 +291,15 @@ def api_environment(database_url: str, temporal: Client, task_queue: str, key: b
         "PREDEPARTURE_TEMPORAL__TASK_QUEUE": task_queue,
         "PREDEPARTURE_ENCRYPTION_KEY": base64.b64encode(key).decode("ascii"),
         "PREDEPARTURE_ENCRYPTION_KEY_ID": KEY_ID,
+    }
+
+
+def api_environment(database_url: str, temporal: Client, task_queue: str, key: bytes,
+                    data_dir: Path) -> dict[str, str]:
+    """The API's settings, and none inherited: a PREDEPARTURE_* of the caller's shell must not reach a bench run
+    (nor its database or its Temporal)."""
+    return {
+        **process_environment(database_url, temporal, task_queue, key, data_dir),
         "PREDEPARTURE_API__JWT_SECRET": secrets.token_urlsafe(48),
         "PREDEPARTURE_API__RATE_LIMITS_ENABLED": "false",  # the bench measures latency, not the limits
     }

@@ -10,8 +10,6 @@ simulators answer at once and never fail, so what the worker does is the departu
 from __future__ import annotations
 
 import asyncio
-import base64
-import os
 import signal
 import sys
 import time
@@ -66,16 +64,8 @@ def worker_environment(database_url: str, temporal: Client, task_queue: str, key
                        max_cached_workflows: int) -> dict[str, str]:
     """Production's defaults but for the partners: simulators answering at once, never failing, never refusing,
     with their real delays (months)."""
-    inherited = {name: value for name, value in os.environ.items() if not name.startswith(bench_api.ENV_PREFIX)}
     return {
-        **inherited,
-        "PREDEPARTURE_DATA_DIR": str(data_dir),
-        "PREDEPARTURE_DATABASE_URL": database_url,
-        "PREDEPARTURE_TEMPORAL__ADDRESS": temporal.service_client.config.target_host,
-        "PREDEPARTURE_TEMPORAL__NAMESPACE": temporal.namespace,
-        "PREDEPARTURE_TEMPORAL__TASK_QUEUE": task_queue,
-        "PREDEPARTURE_ENCRYPTION_KEY": base64.b64encode(key).decode("ascii"),
-        "PREDEPARTURE_ENCRYPTION_KEY_ID": bench_api.KEY_ID,
+        **bench_api.process_environment(database_url, temporal, task_queue, key, data_dir),
         "PREDEPARTURE_WORKER__MAX_CACHED_WORKFLOWS": str(max_cached_workflows),
         "PREDEPARTURE_SIMULATOR__LATENCY_MS": "0",
         "PREDEPARTURE_SIMULATOR__TRANSIENT_FAILURE_RATE": "0",
