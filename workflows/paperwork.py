@@ -15,7 +15,7 @@ from datetime import timedelta
 from typing import Any, TypeVar
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, CancelledError
 
 from workflows.base import CALL_TIMEOUT, PARTNER_RETRY, DepartureBase
 
@@ -39,6 +39,7 @@ MOVEMENTS_PATCH = "movements"
 BOOKED_PATCH = "documents-booked"
 BOOKING_CANCELLED_PATCH = "documents-booking-cancelled"
 CLEARED_PATCH = "documents-cleared-to-board"
+CANCELLED_CALL_PATCH = "movement-call-cancelled-with-attempt"
 # A charter's manifest lists hundreds of travellers: rendering it takes longer than a partner call may.
 MANIFEST_TIMEOUT = timedelta(minutes=2)
 
@@ -57,9 +58,13 @@ class Paperwork(DepartureBase):
             self._booking_papers.append(asyncio.ensure_future(self._issue_booking_papers(booking)))
 
     async def booking_papers_issued(self) -> None:
-        """Every booking's papers and manifest are stored: before the family flies, and before the run ends."""
+        """Every booking's papers and manifest are stored: before the family flies, and before the run ends.
+        Papers stopped along with the attempt that awaited them (a cancellation, a deferral) are not awaited
+        again: that booking is being given back, and the error would end the run."""
         while self._booking_papers:
-            await self._booking_papers[0]
+            papers = self._booking_papers[0]
+            if not _stopped_with_its_attempt(papers):
+                await papers
             self._booking_papers.pop(0)
 
     async def _issue_booking_papers(self, booking: FlightBooking) -> None:
@@ -119,10 +124,15 @@ class Paperwork(DepartureBase):
         return JoinMovementCall(movement=movement, join=join)
 
     async def _movement_call(self, activity: Callable[..., Awaitable[None]], arg: Any) -> None:
-        """The booking stands whatever the movement says: a closed movement is the coordinator's to sort out."""
+        """The booking stands whatever the movement says: a closed movement is the coordinator's to sort out.
+        A call cancelled with the attempt (a coordinator's cancellation or deferral) is not a failure to shrug
+        off: swallowed, the attempt carried on to wait for every handler, the cancelling one included, which
+        waited for the attempt to end."""
         try:
             await self._document_call(activity, arg)
         except ActivityError as error:
+            if isinstance(error.cause, CancelledError) and workflow.patched(CANCELLED_CALL_PATCH):
+                raise
             workflow.logger.warning("case %s: movement call failed: %s", self.case.case_id, error.cause)
 
     async def _publish_manifest(self, booking: FlightBooking) -> None:
@@ -139,6 +149,15 @@ class Paperwork(DepartureBase):
                                                           retry_policy=PARTNER_RETRY)
         finally:
             self._in_flight -= 1
+
+
+def _stopped_with_its_attempt(papers: asyncio.Task[None]) -> bool:
+    if not papers.done():
+        return False
+    if papers.cancelled():
+        return True
+    error = papers.exception()
+    return isinstance(error, ActivityError) and isinstance(error.cause, CancelledError)
 
 
 def _movement_of(booking: FlightBooking) -> str:
