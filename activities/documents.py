@@ -165,15 +165,19 @@ class DocumentActivities:
         pdfs = await self._renderer.render_batch([document for _, _, document, _ in fresh]) if fresh else []
         for (n, draft, document, fingerprint), pdf in zip(fresh, pdfs, strict=True):
             try:
+                header = document.header
                 kept[n] = await self._archive.add_version(
                     document, hashlib.sha256(pdf).hexdigest(), pdf, subject=draft.subject, fingerprint=fingerprint,
                     generated_by=generated_by, person_id=draft.person_id, movement_id=draft.movement_id,
-                    organisation_id=draft.organisation_id)
+                    organisation_id=draft.organisation_id,
+                    audit=_issued_event(header.reference, header.kind, header.version, header.issued_at,
+                                        generated_by, draft))
             except VersionTaken as taken:
                 raise ApplicationError(str(taken), type=VERSION_TAKEN) from taken
         issued = [kept[n] for n in range(len(planned))]
         # Also for a version found already stored: its first writer may have stopped before auditing it.
-        await self._store.append_audit([_issued_event(stored, draft)
+        await self._store.append_audit([_issued_event(stored.document_id, stored.kind, stored.version,
+                                                      stored.issued_at, stored.generated_by, draft)
                                         for stored, draft in zip(issued, planned, strict=True)])
         return [IssuedDocument(reference=s.document_id, kind=s.kind, version=s.version, sha256=s.sha256)
                 for s in issued]
@@ -191,10 +195,9 @@ def _official(call: CaseDocumentsCall | ManifestCall) -> str:
     return catalog_language(call.official_language) or call.official_language
 
 
-def _issued_event(stored: StoredDocument, draft: drafts.Draft) -> AuditEvent:
+def _issued_event(document_id: str, kind: DocumentKind, version: int, issued_at: datetime, generated_by: str,
+                  draft: drafts.Draft) -> AuditEvent:
     object_type, object_id = draft.audit_object
-    return AuditEvent(event_key=f"document.issued:{stored.document_id}", at=stored.issued_at,
-                      actor=stored.generated_by, action="document.issued", object_type=object_type,
-                      object_id=object_id,
-                      detail={"kind": stored.kind.value, "version": str(stored.version),
-                              "reference": stored.document_id})
+    return AuditEvent(event_key=f"document.issued:{document_id}", at=issued_at, actor=generated_by,
+                      action="document.issued", object_type=object_type, object_id=object_id,
+                      detail={"kind": kind.value, "version": str(version), "reference": document_id})

@@ -9,9 +9,11 @@ from pydantic import BaseModel
 from sqlalchemy import Table, select, update
 from sqlalchemy.exc import IntegrityError
 
+from domain.audit import AuditEvent
 from domain.documents import DocumentKind, DocumentToRender
+from store import convert
 from store.models import DocumentContentRow, DocumentRow
-from store.repository import Store
+from store.repository import AUDIT, Store
 from store.upsert import insert_new
 
 CONTENTS = cast(Table, DocumentContentRow.__table__)
@@ -60,8 +62,11 @@ class DocumentArchive:
 
     async def add_version(self, document: DocumentToRender, pdf_sha256: str, pdf: bytes, *, subject: str,
                           fingerprint: str, generated_by: str, person_id: str | None = None,
-                          movement_id: str | None = None, organisation_id: str | None = None) -> StoredDocument:
-        """Store `document` as the newest version of `subject` and mark the one before it superseded, at once.
+                          movement_id: str | None = None, organisation_id: str | None = None,
+                          audit: AuditEvent | None = None) -> StoredDocument:
+        """Store `document` as the newest version of `subject` and mark the one before it superseded, at once,
+        with `audit` (its issue) in the same transaction: a worker killed in between, and a call that is then
+        cancelled rather than retried, would otherwise leave a paper no audit row tells of.
 
         Idempotent: storing the same version with the same PDF again returns what is stored."""
         header = document.header
@@ -79,6 +84,9 @@ class DocumentArchive:
                                                  keys=["sha256"]))
                 session.add(row)
                 await session.flush()
+                if audit is not None:
+                    await session.execute(insert_new(self._store.dialect, AUDIT, [convert.audit_row(audit)],
+                                                     keys=["event_key"]))
                 await session.execute(
                     update(DocumentRow)
                     .where(DocumentRow.subject == subject, DocumentRow.version < header.version,

@@ -117,6 +117,25 @@ async def test_issuing_the_booking_papers_twice_stores_each_once(store: Store, a
     assert sorted(e.detail["reference"] for e in issued) == sorted(s.document_id for s in stored)
 
 
+async def test_a_paper_is_audited_with_its_storing_even_if_the_worker_stops_right_after(
+        store: Store, activities: DocumentActivities, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker killed after storing, and a call then cancelled rather than retried: no paper without its row."""
+    case = await booked_family(store, flight(a_flight_number()))
+    call = CaseDocumentsCall(case_id=case.case_id, issued_at=T0, official_language="en")
+
+    async def killed(events: list[object]) -> None:
+        raise ConnectionError("the worker stopped here")
+
+    monkeypatch.setattr(store, "append_audit", killed)
+    with pytest.raises(ConnectionError):
+        await activities.issue_booking_documents(call)
+
+    stored = await DocumentArchive(store).for_case(case.case_id)
+    issued = [e for e in await store.audit_events(case.case_id) if e.action == "document.issued"]
+    assert len(stored) == 2
+    assert sorted(e.detail["reference"] for e in issued) == sorted(s.document_id for s in stored)
+
+
 async def test_fitness_papers_are_one_certificate_per_traveller_and_a_medical_summary(
         store: Store, activities: DocumentActivities) -> None:
     case = await booked_family(store, flight(a_flight_number()))
