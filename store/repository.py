@@ -130,7 +130,10 @@ class Store:
             if steps := _last_per_key(progress.steps, lambda r: r.key):
                 rows = [convert.step_row(case_id, record) for record in steps]
                 await session.execute(
-                    upsert(dialect, STEPS, rows, keys=["case_id", "step_key"], update=convert.STEP_FIELDS_WITH_TIME)
+                    # Saves of one departure can land out of order (one retried after its worker was killed):
+                    # a step's record is replaced only by one the workflow made later.
+                    upsert(dialect, STEPS, rows, keys=["case_id", "step_key"], update=convert.STEP_FIELDS_WITH_TIME,
+                           not_older="updated_at")
                 )
             if medical := _last_per_key(progress.medical, lambda m: m.person_id):
                 rows = [convert.medical_row(case_id, file, now) for file in medical]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Table, or_
+from sqlalchemy import Table, and_, or_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.dml import Insert
@@ -29,14 +29,20 @@ def upsert(
     keys: Sequence[str],
     update: Sequence[str],
     touch: str | None = None,
+    not_older: str | None = None,
 ) -> Insert:
     """Insert `rows`, or overwrite the `update` columns of the row already holding the same `keys`.
 
     A conflicting row is only rewritten when one of the `update` columns differs, so applying the same rows
     twice leaves them byte for byte as they were; `touch` names a timestamp column that moves only then.
+    `not_older` names a column ordering the writes: a row older by it than the stored one (a write retried
+    after a newer one landed) leaves the stored row as it is.
     """
     statement = _insert(dialect, table, rows)
     changed = or_(*(table.c[name].is_distinct_from(statement.excluded[name]) for name in update))
+    if not_older is not None:
+        stored, incoming = table.c[not_older], statement.excluded[not_older]
+        changed = and_(changed, or_(stored.is_(None), incoming.is_(None), incoming >= stored))
     assignments = {name: statement.excluded[name] for name in (*update, *([touch] if touch else []))}
     return statement.on_conflict_do_update(index_elements=list(keys), set_=assignments, where=changed)
 

@@ -336,6 +336,21 @@ async def test_a_changed_step_state_updates_its_row_in_place(store: Store, engin
     assert len(await store.audit_events(case.case_id)) == 3  # started, requested, done
 
 
+async def test_a_save_retried_after_a_newer_one_does_not_take_a_step_back(store: Store) -> None:
+    """A worker killed while saving "requested" retries that save after the permit's "done" was saved."""
+    case = family()
+    await store.save_case(case)
+    stale = progress(case)
+    newer = progress(case, phase=Phase.BOOKING, permit=StepState.DONE)
+    newer.steps[0] = newer.steps[0].model_copy(update={"updated_at": T0 + timedelta(hours=1)})
+
+    await store.apply_progress(newer)
+    await store.apply_progress(stale)
+
+    permit = next(r for r in await store.step_records(case.case_id) if r.step is Step.EXIT_PERMIT)
+    assert (permit.state, permit.valid_until) == (StepState.DONE, date(2027, 3, 10))
+
+
 async def test_progress_for_an_unknown_case_writes_nothing(store: Store) -> None:
     ghost = family()
 
