@@ -251,16 +251,7 @@ async def serve(stack: AsyncExitStack, name: str, target: str, environment: dict
         *uvicorn_command(target, port, factory), env=environment, cwd=workdir, stdin=asyncio.subprocess.DEVNULL,
         stdout=log, stderr=asyncio.subprocess.STDOUT)
 
-    async def stop() -> None:
-        if process.returncode is None:
-            process.terminate()  # uvicorn finishes requests in flight, then runs the app's shutdown
-            try:
-                await asyncio.wait_for(process.wait(), STOP_PATIENCE)
-            except TimeoutError:
-                process.kill()
-                await process.wait()
-
-    stack.push_async_callback(stop)
+    stop_with(stack, process)  # uvicorn finishes requests in flight, then runs the app's shutdown
     base_url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + SERVER_PATIENCE
     async with httpx.AsyncClient(base_url=base_url, timeout=5.0) as probe:
@@ -275,6 +266,21 @@ async def serve(stack: AsyncExitStack, name: str, target: str, environment: dict
                 if time.monotonic() > deadline:
                     raise BenchFailed(f"the {name} server did not answer within {SERVER_PATIENCE:.0f} s") from None
                 await asyncio.sleep(0.1)
+
+
+def stop_with(stack: AsyncExitStack, process: asyncio.subprocess.Process, patience: float = STOP_PATIENCE) -> None:
+    """When `stack` closes: SIGTERM, `patience` seconds to finish, then SIGKILL."""
+
+    async def stop() -> None:
+        if process.returncode is None:
+            process.terminate()
+            try:
+                await asyncio.wait_for(process.wait(), patience)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+
+    stack.push_async_callback(stop)
 
 
 def process_environment(database_url: str, temporal: Client, task_queue: str, key: bytes,

@@ -10,7 +10,6 @@ simulators answer at once and never fail, so what the worker does is the departu
 from __future__ import annotations
 
 import asyncio
-import signal
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -160,16 +159,7 @@ async def start_worker(stack: AsyncExitStack, environment: dict[str, str], workd
         sys.executable, "-m", "predeparture.cli", "worker", env=environment, cwd=workdir,
         stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=asyncio.subprocess.STDOUT)
 
-    async def stop() -> None:
-        if process.returncode is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(process.wait(), STOP_PATIENCE)
-            except TimeoutError:
-                process.kill()
-                await process.wait()
-
-    stack.push_async_callback(stop)
+    bench_api.stop_with(stack, process, STOP_PATIENCE)
     return WorkerProcess(process, log_path)
 
 

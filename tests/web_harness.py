@@ -22,17 +22,9 @@ from api.auth import service as auth
 from api.context import ApiContext
 from api.principal import Role
 from store.repository import Store
-from tests.test_api_coordinator import settings_for
+from tests.test_api_coordinator import settings_for, store  # noqa: F401  (the web suites' store too)
 
 CSRF = re.compile(r'name="csrf[_-]token" (?:value|content)="([^"]+)"')
-
-
-@pytest_asyncio.fixture
-async def store(database_url: str) -> AsyncIterator[Store]:
-    store = Store.from_url(database_url)
-    await store.migrate()
-    yield store
-    await store.close()
 
 
 @pytest_asyncio.fixture
