@@ -6,6 +6,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -56,7 +60,7 @@ def chaos_command(
         progress.update(bar, completed=settled, total=total, chaos=f"{disrupted}/{planned}")
 
     try:
-        with progress:
+        with progress, _stdout_to_stderr(as_json):
             report = asyncio.run(run_chaos(options, on_progress=on_progress))
     except DevServerError as error:
         errors.print(f"[red]{error}[/]")
@@ -72,3 +76,21 @@ def chaos_command(
         console.print("[green]every check passed[/]" if report.passed else "[red]some checks failed[/]")
     if not report.passed:
         raise typer.Exit(1)
+
+
+@contextmanager
+def _stdout_to_stderr(active: bool) -> Iterator[None]:
+    """While the run lasts, whatever writes to standard output (the Temporal SDK's own warnings, from Rust, while
+    the server restarts) goes to standard error, so `--json` prints one JSON object and nothing else."""
+    if not active:
+        yield
+        return
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
