@@ -132,3 +132,5 @@ class ProgressUpdate(BaseModel):
     medical: list[MedicalFile] = Field(default_factory=list)
     bookings: list[BookingRecord] = Field(default_factory=list)
     audit: list[AuditEvent] = Field(default_factory=list)
+    # How far along the departure was when it saved (its audit events so far); None: apply unconditionally.
+    sequence: int | None = None

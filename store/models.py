@@ -48,6 +48,8 @@ class CaseRow(Base):
     approved_on: Mapped[date]
     departure_phase: Mapped[str | None] = mapped_column(String(32), index=True)
     departure_reason: Mapped[str | None] = mapped_column(Text)
+    # The audit sequence of the departure's last applied save: an older save, landing late, leaves the phase.
+    progress_sequence: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Table, case, delete, func, literal, or_, select, update
 from sqlalchemy.engine import Dialect
@@ -114,17 +114,20 @@ class Store:
             CASES.c.departure_phase.is_distinct_from(progress.phase.value),
             CASES.c.departure_reason.is_distinct_from(progress.reason),
         )
+        # Saves can land out of order (one retried after its worker was killed): the phase comes only from a save
+        # at least as far along as the last one applied, so a late "preparing" cannot undo "refused".
+        values: dict[str, Any] = {
+            "departure_phase": progress.phase.value,
+            "departure_reason": progress.reason,
+            "updated_at": case((phase_changed, literal(now, UtcDateTime())), else_=CASES.c.updated_at),
+        }
+        if progress.sequence is not None:
+            current = or_(CASES.c.progress_sequence.is_(None), CASES.c.progress_sequence <= progress.sequence)
+            values = {name: case((current, value), else_=CASES.c[name]) for name, value in values.items()}
+            values["progress_sequence"] = case((current, progress.sequence), else_=CASES.c.progress_sequence)
         async with self._sessions.begin() as session:
             # A write first: on SQLite a transaction that reads before writing can fail instead of waiting.
-            result = await session.execute(
-                update(CASES)
-                .where(CASES.c.case_id == case_id)
-                .values(
-                    departure_phase=progress.phase.value,
-                    departure_reason=progress.reason,
-                    updated_at=case((phase_changed, literal(now, UtcDateTime())), else_=CASES.c.updated_at),
-                )
-            )
+            result = await session.execute(update(CASES).where(CASES.c.case_id == case_id).values(**values))
             if result.rowcount == 0:  # type: ignore[attr-defined]
                 raise CaseNotFound(case_id)
             if steps := _last_per_key(progress.steps, lambda r: r.key):

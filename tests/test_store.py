@@ -351,6 +351,21 @@ async def test_a_save_retried_after_a_newer_one_does_not_take_a_step_back(store:
     assert (permit.state, permit.valid_until) == (StepState.DONE, date(2027, 3, 10))
 
 
+async def test_a_save_landing_late_does_not_undo_the_departures_ending(store: Store) -> None:
+    """A refused departure's last save, then a "preparing" save from before it, retried after a worker kill."""
+    case = family()
+    await store.save_case(case)
+    refused = progress(case, phase=Phase.REFUSED).model_copy(update={"reason": "exit_permit refused", "sequence": 7})
+    late = progress(case, phase=Phase.PREPARING).model_copy(update={"sequence": 4})
+
+    await store.apply_progress(refused)
+    await store.apply_progress(late)
+    assert await store.departure_phase(case.case_id) == (Phase.REFUSED, "exit_permit refused")
+
+    await store.apply_progress(progress(case, phase=Phase.CANCELLED).model_copy(update={"sequence": 8}))
+    assert (await store.departure_phase(case.case_id) or (None,))[0] is Phase.CANCELLED
+
+
 async def test_progress_for_an_unknown_case_writes_nothing(store: Store) -> None:
     ghost = family()
 

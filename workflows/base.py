@@ -144,6 +144,7 @@ class DepartureBase:
             medical=[self.state.medical[medical_for]] if medical_for in self.state.medical else [],
             bookings=bookings or [],
             audit=audit,
+            sequence=self.state.events_recorded,
         )
         await self.call(StoreActivities.save_progress, update)
 
@@ -155,6 +156,7 @@ class DepartureBase:
             steps=list(self.state.steps.values()),
             medical=list(self.state.medical.values()),
             audit=[self.audit_event(action, "case", self.state.case_id, phase=self.state.phase.value, **detail)],
+            sequence=self.state.events_recorded,
         )
         await self.call(StoreActivities.save_progress, update)
 
