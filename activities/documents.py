@@ -175,10 +175,12 @@ class DocumentActivities:
             except VersionTaken as taken:
                 raise ApplicationError(str(taken), type=VERSION_TAKEN) from taken
         issued = [kept[n] for n in range(len(planned))]
-        # Also for a version found already stored: its first writer may have stopped before auditing it.
+        # A version found already stored is audited again (a no-op if it was): its first writer may have stored it
+        # before the audit row was written with it. A version stored just now was audited in the same transaction.
+        stored_now = {n for n, *_ in fresh}
         await self._store.append_audit([_issued_event(stored.document_id, stored.kind, stored.version,
-                                                      stored.issued_at, stored.generated_by, draft)
-                                        for stored, draft in zip(issued, planned, strict=True)])
+                                                      stored.issued_at, stored.generated_by, planned[n])
+                                        for n, stored in enumerate(issued) if n not in stored_now])
         return [IssuedDocument(reference=s.document_id, kind=s.kind, version=s.version, sha256=s.sha256)
                 for s in issued]
 

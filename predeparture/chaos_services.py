@@ -37,13 +37,16 @@ def free_port() -> int:
 
 @contextlib.asynccontextmanager
 async def serving(app: FastAPI) -> AsyncIterator[str]:
-    """`app` under uvicorn in this event loop; yields its base URL."""
+    """`app` under uvicorn in this event loop, on a port the kernel chose (bound before uvicorn starts, so no other
+    process can take it in between); yields its base URL. The app's store and Temporal client stay on this loop."""
     import asyncio
 
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host=LOOPBACK, port=port, log_level="critical", access_log=False,
-                                           lifespan="on"))
-    task = asyncio.create_task(server.serve())
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((LOOPBACK, 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="critical", access_log=False, lifespan="on"))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
         while not server.started:
             if task.done():
@@ -53,6 +56,7 @@ async def serving(app: FastAPI) -> AsyncIterator[str]:
     finally:
         server.should_exit = True
         await task
+        sock.close()
 
 
 def split_failures(rate: float) -> tuple[float, float]:

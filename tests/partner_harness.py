@@ -3,18 +3,16 @@ settings that point our HTTP adapters at it."""
 
 from __future__ import annotations
 
-import asyncio
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
-import uvicorn
 from fastapi import FastAPI
 from pydantic import SecretStr
 
+from predeparture.chaos_services import serving
 from predeparture.partners_sim import PartnerSimConfig, create_partners_sim
 from predeparture.partners_sim_callbacks import CallbackSender
 from predeparture.partners_sim_faults import FaultState, NetworkFaults
@@ -23,12 +21,6 @@ from predeparture.settings import AdapterKind, PartnerAdapters, PartnerEndpoint,
 ROLES = ("exit_permits", "travel_documents", "medical", "orientation", "travel")
 API_KEYS = {role: f"test-key-{role}-0123456789" for role in ROLES}
 ALL_HTTP = PartnerAdapters(**{role: AdapterKind.HTTP for role in ROLES})
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass
@@ -60,18 +52,8 @@ async def serving_sim(simulator: SimulatorSettings, config: PartnerSimConfig | N
                       ) -> AsyncIterator[SimService]:
     chosen = config or PartnerSimConfig(simulator=simulator, api_keys=dict(API_KEYS), callback_interval=None)
     app = create_partners_sim(chosen, faults, sender)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="critical", lifespan="on"))
-    task = asyncio.create_task(server.serve())
-    try:
-        while not server.started:
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.01)
-        yield SimService(f"http://127.0.0.1:{port}", app)
-    finally:
-        server.should_exit = True
-        await task
+    async with serving(app) as url:
+        yield SimService(url, app)
 
 
 @asynccontextmanager

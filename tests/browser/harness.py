@@ -4,17 +4,15 @@ Temporal server with the worker), an axe-core check run in the page, and screens
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
-import socket
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
-import uvicorn
 from fastapi import FastAPI
+
+from predeparture.chaos_services import serving
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -35,26 +33,9 @@ def missing_browser() -> str | None:
     return None
 
 
-@asynccontextmanager
-async def served(app: FastAPI) -> AsyncIterator[str]:
-    """The app on 127.0.0.1 at a port the kernel chose (bound before uvicorn starts, so no other process can take
-    it in between); yields the base URL. Runs in the caller's loop: the app's store and Temporal client stay on it."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on"))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        while not server.started:
-            if task.done():
-                task.result()  # says why it could not start
-            await asyncio.sleep(0.02)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
+def served(app: FastAPI) -> AbstractAsyncContextManager[str]:
+    """The app on 127.0.0.1 at a port the kernel chose, in the caller's loop; yields the base URL."""
+    return serving(app)
 
 
 def screenshot_path(name: str) -> Path:
