@@ -123,8 +123,14 @@ class Drive:
             examined_by="clinic_default"))
 
     async def assess_everyone(self, tb: dict[str, TbClass] | None = None) -> None:
+        """Each traveller's assessment once booked; none once the departure has ended (a refused permit cancels
+        the appointments: waiting for them would skip time for 800 days)."""
         for person in self.case.people:
-            await self.until_step(Step.HEALTH_ASSESSMENT, person.person_id, StepState.SCHEDULED)
+            key = f"{Step.HEALTH_ASSESSMENT.value}:{person.person_id}"
+            state = await self.until(lambda s, key=key: s.is_terminal or (  # type: ignore[misc]
+                key in s.steps and s.steps[key].state is StepState.SCHEDULED))
+            if state.is_terminal:
+                return
             await self.assess(person.person_id, (tb or {}).get(person.person_id, TbClass.NONE))
 
     async def screen(self, person_id: str, cleared: bool = True) -> None:
