@@ -162,11 +162,12 @@ def step_from_row(row: StepResultRow) -> StepRecord:
     return StepRecord.model_validate({name: getattr(row, name) for name in STEP_FIELDS_WITH_TIME})
 
 
-def medical_row(case_id: str, medical: MedicalFile, now: datetime) -> Row:
+def medical_row(case_id: str, medical: MedicalFile, now: datetime, sequence: int | None) -> Row:
     return {
         "case_id": case_id,
         "person_id": medical.person_id,
         "payload": medical.model_dump(mode="json"),
+        "progress_sequence": sequence,
         "updated_at": now,
     }
 

@@ -103,6 +103,8 @@ class MedicalResultRow(Base):
     case_id: Mapped[str] = mapped_column(case_fk())
     person_id: Mapped[str] = mapped_column(String(ID))
     payload: Mapped[dict[str, Any]] = mapped_column(doc="a domain.medical.MedicalFile")
+    # The save that wrote it (see CaseRow.progress_sequence): a late retried save cannot replace a newer result.
+    progress_sequence: Mapped[int | None] = mapped_column(Integer)
     updated_at: Mapped[datetime]
 
 

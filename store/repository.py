@@ -139,11 +139,11 @@ class Store:
                            not_older="updated_at")
                 )
             if medical := _last_per_key(progress.medical, lambda m: m.person_id):
-                rows = [convert.medical_row(case_id, file, now) for file in medical]
+                rows = [convert.medical_row(case_id, file, now, progress.sequence) for file in medical]
                 await session.execute(
-                    upsert(
-                        dialect, MEDICAL, rows, keys=["case_id", "person_id"], update=["payload"], touch="updated_at"
-                    )
+                    # Likewise a traveller's file: a late save holding an earlier result leaves the newer one.
+                    upsert(dialect, MEDICAL, rows, keys=["case_id", "person_id"], update=["payload"],
+                           touch="updated_at", not_older="progress_sequence")
                 )
             if bookings := _last_per_key(progress.bookings, lambda b: b.idempotency_key):
                 rows = [convert.booking_row(case_id, record, now) for record in bookings]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Table, and_, or_
+from sqlalchemy import Table, and_, case, func, or_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.dml import Insert
@@ -36,14 +36,21 @@ def upsert(
     A conflicting row is only rewritten when one of the `update` columns differs, so applying the same rows
     twice leaves them byte for byte as they were; `touch` names a timestamp column that moves only then.
     `not_older` names a column ordering the writes: a row older by it than the stored one (a write retried
-    after a newer one landed) leaves the stored row as it is.
+    after a newer one landed) leaves the stored row as it is; a newer one always moves it on.
     """
     statement = _insert(dialect, table, rows)
-    changed = or_(*(table.c[name].is_distinct_from(statement.excluded[name]) for name in update))
+    differs = or_(*(table.c[name].is_distinct_from(statement.excluded[name]) for name in update))
+    assignments: dict[str, Any] = {name: statement.excluded[name] for name in update}
+    if touch:
+        assignments[touch] = case((differs, statement.excluded[touch]), else_=table.c[touch])
+    changed = differs
     if not_older is not None:
         stored, incoming = table.c[not_older], statement.excluded[not_older]
-        changed = and_(changed, or_(stored.is_(None), incoming.is_(None), incoming >= stored))
-    assignments = {name: statement.excluded[name] for name in (*update, *([touch] if touch else []))}
+        # The ordering column moves on even when nothing else changed, or a later late write would compare
+        # itself with a stale mark.
+        assignments.setdefault(not_older, func.coalesce(incoming, stored))
+        changed = and_(or_(differs, stored.is_distinct_from(incoming)),
+                       or_(stored.is_(None), incoming.is_(None), incoming >= stored))
     return statement.on_conflict_do_update(index_elements=list(keys), set_=assignments, where=changed)
 
 

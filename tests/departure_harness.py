@@ -19,7 +19,7 @@ from domain.case import Case
 from domain.departure import DepartureInput, DepartureState, departure_workflow_id
 from domain.medical import AssessmentResult, FitnessResult, ScreeningResult, TbClass
 from domain.policy import DestinationPolicy
-from domain.steps import Step, StepState
+from domain.steps import Step, StepRecord, StepState
 from partners.factory import PartnerSet, build_partners
 from predeparture.settings import PartnerAdapters, SimulatorSettings
 from predeparture.temporal import data_converter
@@ -116,8 +116,9 @@ class Drive:
         key = f"{step.value}:{person_id}" if person_id else step.value
         return await self.until(lambda s: key in s.steps and s.steps[key].state in states, **kw)  # type: ignore[arg-type]
 
-    async def assess(self, person_id: str, tb_class: TbClass = TbClass.NONE, exam_date: date | None = None) -> None:
-        await self.handle.execute_update(DepartureWorkflow.submit_assessment, AssessmentResult(
+    async def assess(self, person_id: str, tb_class: TbClass = TbClass.NONE,
+                     exam_date: date | None = None) -> StepRecord:
+        return await self.handle.execute_update(DepartureWorkflow.submit_assessment, AssessmentResult(
             person_id=person_id, exam_date=exam_date or (await self.now()).date(), tb_class=tb_class,
             findings="chest x-ray clear" if tb_class is TbClass.NONE else f"TB class {tb_class.value}",
             examined_by="clinic_default"))

@@ -135,7 +135,14 @@ async def test_tb_class_a_blocks_until_a_new_exam_clears_it(world: World) -> Non
     case = family(await world.today(), children=1)
     drive = await world.start(case)
     child = case.people[2].person_id
-    await drive.assess_everyone(tb={child: TbClass.A})
+    for person in case.people[:2]:
+        await drive.until_step(Step.HEALTH_ASSESSMENT, person.person_id, StepState.SCHEDULED)
+        await drive.assess(person.person_id)
+    await drive.until_step(Step.HEALTH_ASSESSMENT, child, StepState.SCHEDULED)
+    # The clinic is told what it filed: attempt 1, blocked, even though the departure books the re-examination
+    # (attempt 2) before the clinic hears back.
+    accepted = await drive.assess(child, TbClass.A)
+    assert (accepted.attempt, accepted.state, accepted.reference) == (1, StepState.BLOCKED, None)
     state = await drive.until(lambda s: s.steps[f"health_assessment:{child}"].reference is not None
                               and s.steps[f"health_assessment:{child}"].state is StepState.BLOCKED)
     assert any("not cleared" in b for b in state.blockers())

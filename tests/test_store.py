@@ -366,6 +366,26 @@ async def test_a_save_landing_late_does_not_undo_the_departures_ending(store: St
     assert (await store.departure_phase(case.case_id) or (None,))[0] is Phase.CANCELLED
 
 
+async def test_a_late_save_of_an_earlier_result_leaves_the_travellers_newer_result(store: Store) -> None:
+    """The clinic's first assessment is saved late (retried after a worker kill), after the re-examination's."""
+    case = family()
+    await store.save_case(case)
+    first = progress(case).model_copy(update={"sequence": 5})
+    file = first.medical[0]
+    assert file.assessment is not None
+    again = file.assessment.model_copy(update={"exam_date": date(2026, 4, 20), "findings": "re-examined, clear"})
+    newer = first.model_copy(update={"sequence": 9, "medical": [file.model_copy(update={"assessment": again})]})
+
+    await store.apply_progress(newer)
+    await store.apply_progress(first)
+    assert await store.medical_files(case.case_id) == newer.medical
+
+    unchanged = newer.model_copy(update={"sequence": 11})  # a later save carrying the same file moves the mark on
+    await store.apply_progress(unchanged)
+    await store.apply_progress(first.model_copy(update={"sequence": 10}))
+    assert await store.medical_files(case.case_id) == newer.medical
+
+
 async def test_progress_for_an_unknown_case_writes_nothing(store: Store) -> None:
     ghost = family()
 

@@ -228,12 +228,13 @@ class DepartureWorkflow(FlightSteps):
         self._medical(result.person_id).assessment = result
         if result.cleared:
             window = assessment_validity(result, self.policy)
-            self.update_step(key, state=StepState.DONE, valid_from=window.start, valid_until=window.end, reason=None)
+            saved = self.update_step(key, state=StepState.DONE, valid_from=window.start, valid_until=window.end,
+                                     reason=None)
         else:
-            self.update_step(key, state=StepState.BLOCKED, reference=None,
-                             reason="not cleared to travel: treatment, then a new examination")
+            saved = self.update_step(key, state=StepState.BLOCKED, reference=None,
+                                     reason="not cleared to travel: treatment, then a new examination")
         await self.save(key, medical_for=result.person_id, action="medical.assessment_submitted")
-        return self.record(key)
+        return saved
 
     @submit_assessment.validator
     def validate_submit_assessment(self, result: AssessmentResult) -> None:
@@ -246,11 +247,12 @@ class DepartureWorkflow(FlightSteps):
         self._medical(result.person_id).screening = result
         if result.cleared:
             window = screening_validity(result, self.policy)
-            self.update_step(key, state=StepState.DONE, valid_from=window.start, valid_until=window.end, reason=None)
+            saved = self.update_step(key, state=StepState.DONE, valid_from=window.start, valid_until=window.end,
+                                     reason=None)
         else:
-            self.update_step(key, state=StepState.REFUSED, reason="not cleared at the pre-departure screening")
+            saved = self.update_step(key, state=StepState.REFUSED, reason="not cleared at the pre-departure screening")
         await self.save(key, medical_for=result.person_id, action="medical.screening_submitted")
-        return self.record(key)
+        return saved
 
     @submit_screening.validator
     def validate_submit_screening(self, result: ScreeningResult) -> None:
@@ -263,12 +265,13 @@ class DepartureWorkflow(FlightSteps):
         self._medical(result.person_id).fitness = result
         if result.fit:
             day = result.checked_at.date()
-            self.update_step(key, state=StepState.DONE, valid_from=day, reason=None,
-                             valid_until=self.state.booking.departs_at.date() if self.state.booking else day)
+            saved = self.update_step(key, state=StepState.DONE, valid_from=day, reason=None,
+                                     valid_until=self.state.booking.departs_at.date() if self.state.booking else day)
         else:
-            self.update_step(key, state=StepState.REFUSED, reason="unfit to travel at the pre-embarkation check")
+            saved = self.update_step(key, state=StepState.REFUSED,
+                                     reason="unfit to travel at the pre-embarkation check")
         await self.save(key, medical_for=result.person_id, action="medical.fitness_submitted")
-        return self.record(key)
+        return saved
 
     @submit_fitness.validator
     def validate_submit_fitness(self, result: FitnessResult) -> None:
