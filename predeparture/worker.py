@@ -4,7 +4,7 @@ adapters, a document renderer and an HTTP client for the reception teams' webhoo
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
@@ -87,15 +87,25 @@ class DepartureWorker(Worker):
                 await asyncio.to_thread(self._owned_renderer.close)  # waits for its processes to exit
 
 
+Activity = Callable[..., Any]
+
+
+def _replaced(activities: list[Activity], stand_ins: Sequence[Activity]) -> list[Activity]:
+    """Our activities are registered under their function's name, so a stand-in of the same name replaces one."""
+    names = {a.__name__ for a in stand_ins}
+    return [*(a for a in activities if a.__name__ not in names), *stand_ins]
+
+
 def build_worker(client: Client, task_queue: str, store: Store, partners: Partners, *,
                  renderer: DocumentRenderer | None = None, documents: DocumentSettings | None = None,
                  sealer: SecretSealer | None = None, http: httpx.AsyncClient | None = None,
-                 **options: Any) -> Worker:
+                 stand_ins: Sequence[Activity] = (), **options: Any) -> Worker:
     """All activities are async, so the thread pool only serves the SDK's own needs. Without a `renderer` the
     worker makes one (`documents.render_processes` processes) and closes it when it stops; a caller that passes
     its own (tests share one per session) closes it itself. The same goes for `http`, the client that posts
     manifests to reception teams. The reception teams' secrets open with `sealer`, by default one under the
-    payload encryption key of the configured settings (the key the client's codec uses when made by `connect`)."""
+    payload encryption key of the configured settings (the key the client's codec uses when made by `connect`).
+    `stand_ins` replace the activities of the same names (a test's partner that never answers, say)."""
     documents = documents or DocumentSettings()
     owned = None
     if renderer is None:
@@ -112,9 +122,9 @@ def build_worker(client: Client, task_queue: str, store: Store, partners: Partne
         client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
-        activities=[*departure_activities(store, partners, renderer, documents),
-                    *movement_activities(client, task_queue, store, sealer, http),
-                    RetentionActivities(store).anonymise_due_cases],
+        activities=_replaced([*departure_activities(store, partners, renderer, documents),
+                              *movement_activities(client, task_queue, store, sealer, http),
+                              RetentionActivities(store).anonymise_due_cases], stand_ins),
         activity_executor=options.pop("activity_executor", ThreadPoolExecutor(max_workers=4)),
         owned_renderer=owned,
         owned_http=owned_http,

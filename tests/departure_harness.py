@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import pytest_asyncio
@@ -160,9 +160,11 @@ def simulator_settings() -> SimulatorSettings:
 
 @asynccontextmanager
 async def open_world(database_url: str, task_queue: str, simulator: SimulatorSettings,
-                     renderer: DocumentRenderer | None = None) -> AsyncIterator[World]:
+                     renderer: DocumentRenderer | None = None,
+                     stand_ins: Sequence[Callable[..., Any]] = ()) -> AsyncIterator[World]:
     """A time-skipping server of its own, a migrated store, the simulators and a worker (which renders with
-    `renderer`, or with processes of its own it stops with it)."""
+    `renderer`, or with processes of its own it stops with it, and runs `stand_ins` for our activities of the
+    same names)."""
     env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=venv_binary("temporal-test-server"))
     store = Store.from_url(database_url)
     await store.migrate()
@@ -170,7 +172,8 @@ async def open_world(database_url: str, task_queue: str, simulator: SimulatorSet
     client = Client(**{**env.client.config(), "data_converter": data_converter("test", TEST_KEY)})
     sealer = SecretSealer("test", TEST_KEY)
     try:
-        async with build_worker(client, task_queue, store, partners, renderer=renderer, sealer=sealer):
+        async with build_worker(client, task_queue, store, partners, renderer=renderer, sealer=sealer,
+                                stand_ins=stand_ins):
             world = World(env, client, store, partners, task_queue, sealer)
             yield world
             await world.stop_all()

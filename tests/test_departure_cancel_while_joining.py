@@ -10,25 +10,14 @@ import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
-import httpx
 import pytest_asyncio
 from temporalio import activity
-from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
-from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
 from activities.movements import JoinMovementCall
 from domain.departure import CancelRequest, Phase
 from domain.steps import Step, StepState
-from partners.factory import build_partners
-from predeparture.settings import PartnerAdapters
-from predeparture.temporal import data_converter
-from predeparture.worker import WORKFLOWS, departure_activities, movement_activities
-from store.repository import Store
-from store.webhooks import SecretSealer
-from tests.conftest import venv_binary
-from tests.departure_harness import TEST_KEY, World, quiet_simulator
+from tests.departure_harness import World, open_world, quiet_simulator
 from tests.factories import family
 from workflows.departure import DepartureWorkflow
 
@@ -51,25 +40,9 @@ class UnreachableMovements:
 @pytest_asyncio.fixture
 async def stalled_join(database_url: str, task_queue: str, document_renderer) -> AsyncIterator[  # type: ignore[no-untyped-def]
         tuple[World, UnreachableMovements]]:
-    env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=venv_binary("temporal-test-server"))
-    store = Store.from_url(database_url)
     movements = UnreachableMovements()
-    try:
-        await store.migrate()
-        partners = build_partners(PartnerAdapters(), FAST)
-        client = Client(**{**env.client.config(), "data_converter": data_converter("test", TEST_KEY)})
-        sealer = SecretSealer("test", TEST_KEY)
-        async with httpx.AsyncClient() as http:
-            real = movement_activities(client, task_queue, store, sealer, http)
-            activities = [*departure_activities(store, partners, document_renderer),
-                          *(a for a in real if a.__name__ != "join_movement"), movements.join_movement]
-            async with Worker(client, task_queue=task_queue, workflows=WORKFLOWS, activities=activities):
-                world = World(env, client, store, partners, task_queue, sealer)
-                yield world, movements
-                await world.stop_all()
-    finally:
-        await store.close()
-        await env.shutdown()
+    async with open_world(database_url, task_queue, FAST, document_renderer, [movements.join_movement]) as world:
+        yield world, movements
 
 
 async def test_cancelling_while_the_join_is_retried_cancels_the_departure(

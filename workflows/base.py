@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
     from activities.partners import PARTNER_REJECTED
@@ -28,6 +29,11 @@ PARTNER_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coeff
 # A call lost with its worker (killed, restarted) is retried once this passes, so it is kept short: partner calls
 # answer in seconds, and a partner that needs longer answers later by callback or when polled.
 CALL_TIMEOUT = timedelta(seconds=30)
+# A departure's calls do not heartbeat, so a cancellation request could never reach one: when a step stops (the
+# permit refused, the departure cancelled) the workflow stops waiting and asks nothing of the server. Asking anyway
+# met a time-skipping test server bug (temporalio/sdk-java#2391): a call completing in the same task as the request
+# made the server refuse the task, and the departure stalled for good.
+ABANDON_STOPPED_CALLS_PATCH = "abandon-stopped-calls"
 
 
 class DepartureRefused(Exception):
@@ -92,11 +98,14 @@ class DepartureBase:
             return condition()
 
     # -- activities ------------------------------------------------------------------------------------------
-    async def call(self, activity: Callable[..., Awaitable[T]], arg: Any) -> T:
+    async def call(self, activity: Callable[..., Awaitable[T]], arg: Any, timeout: timedelta = CALL_TIMEOUT) -> T:
+        cancellation = (ActivityCancellationType.ABANDON if workflow.patched(ABANDON_STOPPED_CALLS_PATCH)
+                        else ActivityCancellationType.TRY_CANCEL)
         self._in_flight += 1
         try:
             return await workflow.execute_activity_method(
-                activity, arg, start_to_close_timeout=CALL_TIMEOUT, retry_policy=PARTNER_RETRY
+                activity, arg, start_to_close_timeout=timeout, retry_policy=PARTNER_RETRY,
+                cancellation_type=cancellation,
             )
         finally:
             self._in_flight -= 1

@@ -12,12 +12,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, CancelledError
 
-from workflows.base import CALL_TIMEOUT, PARTNER_RETRY, DepartureBase
+from workflows.base import DepartureBase
 
 with workflow.unsafe.imports_passed_through():
     from activities.document_messages import CaseDocumentsCall, ManifestCall
@@ -32,8 +32,6 @@ with workflow.unsafe.imports_passed_through():
     from domain.movement import LeaveMovement, MovementInput, MovementKind, party_of
     from domain.partner_messages import FlightBooking
     from domain.steps import Step
-
-T = TypeVar("T")
 
 MOVEMENTS_PATCH = "movements"
 BOOKED_PATCH = "documents-booked"
@@ -68,12 +66,12 @@ class Paperwork(DepartureBase):
             self._booking_papers.pop(0)
 
     async def _issue_booking_papers(self, booking: FlightBooking) -> None:
-        await self._document_call(DocumentActivities.issue_booking_documents, self._case_call())
+        await self.call(DocumentActivities.issue_booking_documents, self._case_call())
         await self._publish_manifest(booking)
 
     async def _issue_booking_papers_and_join(self, booking: FlightBooking) -> None:
         await self._movement_call(MovementActivities.join_movement, self._join_call(booking))
-        await self._document_call(DocumentActivities.issue_booking_documents, self._case_call())
+        await self.call(DocumentActivities.issue_booking_documents, self._case_call())
 
     async def withdraw_from_manifest(self, booking: FlightBooking) -> None:
         """Called once the cancellation is saved, so the movement's amendment names the family as removed."""
@@ -100,7 +98,7 @@ class Paperwork(DepartureBase):
             return
         # The last result's update may still be saving it: the certificates are made from what the store holds.
         await workflow.wait_condition(workflow.all_handlers_finished)
-        await self._document_call(DocumentActivities.issue_fitness_documents, self._case_call())
+        await self.call(DocumentActivities.issue_fitness_documents, self._case_call())
 
     def _case_call(self) -> CaseDocumentsCall:
         return CaseDocumentsCall(case_id=self.case.case_id, issued_at=self.now(),
@@ -129,7 +127,7 @@ class Paperwork(DepartureBase):
         off: swallowed, the attempt carried on to wait for every handler, the cancelling one included, which
         waited for the attempt to end."""
         try:
-            await self._document_call(activity, arg)
+            await self.call(activity, arg)
         except ActivityError as error:
             if isinstance(error.cause, CancelledError) and workflow.patched(CANCELLED_CALL_PATCH):
                 raise
@@ -139,16 +137,7 @@ class Paperwork(DepartureBase):
         call = ManifestCall(movement_id=_movement_of(booking),
                             organisation_id=self.case.destination.receiving_organisation, issued_at=self.now(),
                             official_language=self.policy.official_language)
-        await self._document_call(DocumentActivities.publish_manifest, call, MANIFEST_TIMEOUT)
-
-    async def _document_call(self, activity: Callable[..., Awaitable[T]], arg: Any,
-                             timeout: timedelta = CALL_TIMEOUT) -> T:
-        self._in_flight += 1
-        try:
-            return await workflow.execute_activity_method(activity, arg, start_to_close_timeout=timeout,
-                                                          retry_policy=PARTNER_RETRY)
-        finally:
-            self._in_flight -= 1
+        await self.call(DocumentActivities.publish_manifest, call, MANIFEST_TIMEOUT)
 
 
 def _stopped_with_its_attempt(papers: asyncio.Task[None]) -> bool:
