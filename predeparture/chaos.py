@@ -143,7 +143,7 @@ async def run_chaos(options: ChaosOptions, base: Settings | None = None, on_prog
     if worker_log.exists() and UPDATE_REORDERED in worker_log.read_text(errors="replace"):
         report.notes.append(
             "the worker met a history that does not replay: an Update accepted after an activity's result in the "
-            "same task, after the server restarted (the SDK replays Updates first; see temporalio/sdk-python#673)")
+            "same task (the SDK replays Updates first; see temporalio/sdk-python#673, temporalio/sdk-rust#943)")
     if report.passed and not options.keep and options.data_dir is None:
         shutil.rmtree(data_dir, ignore_errors=True)
     else:
