@@ -35,7 +35,6 @@ import base64
 import math
 import os
 import secrets
-import socket
 import sys
 import time
 import uuid
@@ -64,6 +63,7 @@ from predeparture.bench import (
     worker_executor,
 )
 from predeparture.bench_bare_api import PATH as BARE_PATH
+from predeparture.ports import free_port
 from predeparture.settings import PartnerAdapters
 from predeparture.temporal import data_converter
 from predeparture.worker import build_worker
@@ -220,12 +220,6 @@ def refuse_failures(label: str, measured: Measurement) -> None:
 
 
 # -- servers -------------------------------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def uvicorn_command(target: str, port: int, factory: bool = False) -> list[str]:

@@ -46,7 +46,6 @@ from predeparture.chaos_report import ChaosReport
 from predeparture.chaos_services import (
     PartnerService,
     Receiver,
-    free_port,
     network_faults,
     partner_service,
     reception_receiver,
@@ -54,6 +53,7 @@ from predeparture.chaos_services import (
 from predeparture.clinic import ClinicPlayer
 from predeparture.families import demo_families
 from predeparture.keys import load_or_create_key
+from predeparture.ports import free_port
 from predeparture.profiles import demo_policy_book, demo_simulator
 from predeparture.settings import Settings, SimulatorSettings, TemporalSettings
 from predeparture.temporal import connect

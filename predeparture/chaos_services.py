@@ -22,17 +22,11 @@ from partners.factory import CallbackSource
 from predeparture.chaos_processes import ROLES
 from predeparture.partners_sim import PartnerSimConfig, SimulatedPartners, create_partners_sim
 from predeparture.partners_sim_faults import NetworkFaults
+from predeparture.ports import LOOPBACK
 from predeparture.receiver import MANIFEST_PATH, ReceivedManifests, build_receiver
 from predeparture.settings import PartnerEndpoint, PartnerNetwork, SimulatorSettings
 
-LOOPBACK = "127.0.0.1"
 PARTNER_TIMEOUT_SECONDS = 10.0
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((LOOPBACK, 0))
-        return int(probe.getsockname()[1])
 
 
 @contextlib.asynccontextmanager

@@ -22,6 +22,7 @@ from domain.case import FunctionalNeed, Relationship
 from predeparture.demo import worker_polls
 from predeparture.devstack import dev_server
 from predeparture.families import demo_families
+from predeparture.ports import free_port
 from predeparture.profiles import demo_settings
 from predeparture.settings import Settings
 from store.engine import make_engine
@@ -41,12 +42,6 @@ FAST_DEMO = {
     "PREDEPARTURE_SIMULATOR__FLIGHT_MIN_LEAD": "PT20S",
     "PREDEPARTURE_SIMULATOR__FLIGHT_EXACT_LEAD": "true",
 }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def isolated_env(tmp_path: Path, **extra: str) -> dict[str, str]:

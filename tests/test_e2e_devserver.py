@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -27,6 +26,7 @@ from predeparture.clinic import ClinicPlayer
 from predeparture.demo import Departure, attend_until_settled
 from predeparture.devstack import dev_server
 from predeparture.families import demo_families
+from predeparture.ports import free_port
 from predeparture.profiles import demo_policy
 from predeparture.settings import PartnerAdapters, SimulatorSettings
 from predeparture.temporal import data_converter
@@ -52,12 +52,6 @@ FAST = SimulatorSettings(
 )
 POLICY = demo_policy().model_copy(update={"partner_poll_interval": timedelta(seconds=2)})
 DEPART_WITHIN_SECONDS = 120.0  # they need about 30 s; the rest is for a busy machine
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def fit_families(count: int) -> list[Case]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from temporalio.testing import WorkflowEnvironment
 from api.app import create_app
 from api.context import ApiContext
 from api.health import readiness
+from predeparture.ports import LOOPBACK, free_port
 from predeparture.settings import ApiSettings, Settings
 from store.repository import Store
 
@@ -62,9 +62,7 @@ async def silent_server() -> AsyncIterator[str]:
 
 
 def free_address() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return f"127.0.0.1:{sock.getsockname()[1]}"
+    return f"{LOOPBACK}:{free_port()}"
 
 
 def samples(text: str) -> list[tuple[str, dict[str, str], float]]:

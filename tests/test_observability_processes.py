@@ -17,8 +17,9 @@ import pytest
 import pytest_asyncio
 
 from predeparture.devstack import dev_server
+from predeparture.ports import free_port
 from store.repository import Store
-from tests.test_cli import PREDEPARTURE, free_port, isolated_env
+from tests.test_cli import PREDEPARTURE, isolated_env
 
 DRAIN = 2.0  # seconds the API keeps serving after SIGTERM; long enough to look, short enough to wait for
 JSON_LINE_KEYS = {"time", "level", "logger", "message"}

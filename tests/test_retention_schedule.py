@@ -19,6 +19,7 @@ from domain.retention import ANONYMISED_ACTION, RetentionInput, RetentionOutcome
 from partners.factory import build_partners
 from predeparture.codec_server import serving
 from predeparture.devstack import dev_server
+from predeparture.ports import free_port
 from predeparture.retention_schedule import SCHEDULE_ID, ensure_retention_schedule
 from predeparture.settings import ApiSettings, CodecServerSettings, PartnerAdapters, RetentionSettings, Settings
 from predeparture.temporal import data_converter
@@ -26,7 +27,6 @@ from predeparture.worker import build_worker
 from store.repository import Store
 from tests.departure_harness import TEST_KEY, quiet_simulator
 from tests.retention_fixtures import seed_case
-from tests.test_e2e_devserver import free_port
 from workflows.retention import RETENTION_WORKFLOW, RetentionWorkflow
 
 pytestmark = pytest.mark.e2e
