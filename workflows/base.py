@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
 
@@ -34,6 +36,12 @@ CALL_TIMEOUT = timedelta(seconds=30)
 # met a time-skipping test server bug (temporalio/sdk-java#2391): a call completing in the same task as the request
 # made the server refuse the task, and the departure stalled for good.
 ABANDON_STOPPED_CALLS_PATCH = "abandon-stopped-calls"
+# A call whose result arrives together with the stop of its step can hand back the result and drop the stop (the
+# SDK's choice, on some paths): the step then ran on, and in the chaos run a departure cancelled while cleared to
+# board flew instead. A call made within a stopping attempt now ends the step itself.
+STOP_AFTER_COMPLETED_CALL_PATCH = "stop-after-completed-call"
+# True inside a departure's attempt and the tasks it starts (they inherit it), never in a handler's own calls.
+IN_ATTEMPT: ContextVar[bool] = ContextVar("in_attempt", default=False)
 
 
 class DepartureRefused(Exception):
@@ -65,6 +73,7 @@ class DepartureBase:
 
     def __init__(self) -> None:
         self._in_flight = 0
+        self._stopping_attempt = False
 
     # -- time ------------------------------------------------------------------------------------------------
     def now(self) -> datetime:
@@ -103,12 +112,15 @@ class DepartureBase:
                         else ActivityCancellationType.TRY_CANCEL)
         self._in_flight += 1
         try:
-            return await workflow.execute_activity_method(
+            result = await workflow.execute_activity_method(
                 activity, arg, start_to_close_timeout=timeout, retry_policy=PARTNER_RETRY,
                 cancellation_type=cancellation,
             )
         finally:
             self._in_flight -= 1
+        if self._stopping_attempt and IN_ATTEMPT.get() and workflow.patched(STOP_AFTER_COMPLETED_CALL_PATCH):
+            raise asyncio.CancelledError("the step was stopped as its call completed")
+        return result
 
     # -- state and persistence -------------------------------------------------------------------------------
     def record(self, key: str) -> StepRecord:

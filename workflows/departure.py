@@ -11,7 +11,7 @@ from datetime import timedelta
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
 
-from workflows.base import DepartureRefused
+from workflows.base import IN_ATTEMPT, DepartureRefused
 from workflows.flight import FlightSteps
 
 with workflow.unsafe.imports_passed_through():
@@ -65,6 +65,7 @@ class DepartureWorkflow(FlightSteps):
             )
             interrupted = not attempt.done()
             if interrupted:
+                self._stopping_attempt = True
                 attempt.cancel()
             try:
                 await attempt
@@ -78,6 +79,7 @@ class DepartureWorkflow(FlightSteps):
                 await self.compensate(str(refused))
                 self.set_phase(Phase.REFUSED, str(refused))
                 await self.save_everything("departure.refused")
+            self._stopping_attempt = False
             await self._handle_interrupts()
             if not self.state.is_terminal and self._should_roll_over() and await self._settle_handlers():
                 self.state.runs += 1
@@ -114,6 +116,7 @@ class DepartureWorkflow(FlightSteps):
         return too_long and self._in_flight == 0 and self.charter is None
 
     async def _attempt(self) -> None:
+        IN_ATTEMPT.set(True)
         while True:
             booking = self.state.booking
             if booking is None:
