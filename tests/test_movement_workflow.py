@@ -99,7 +99,9 @@ class Charter:
             except RPCError as busy:
                 # A worker replaying a long history on a loaded CI machine can miss the query deadline; the
                 # movement is still there, so ask again rather than fail on the machine's speed.
-                if busy.status is not RPCStatusCode.DEADLINE_EXCEEDED and "deadline" not in busy.message:
+                # (the server says "deadline exceeded"; the client, when its own timeout runs out, "Timeout expired").
+                timed_out = busy.status in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED)
+                if not (timed_out or "deadline" in busy.message or "Timeout expired" in busy.message):
                     raise
                 continue
             if predicate(state):
