@@ -63,7 +63,7 @@ from predeparture.bench import (
     worker_executor,
 )
 from predeparture.bench_bare_api import PATH as BARE_PATH
-from predeparture.ports import free_port
+from predeparture.loopback import free_port
 from predeparture.settings import PartnerAdapters
 from predeparture.temporal import data_converter
 from predeparture.worker import build_worker

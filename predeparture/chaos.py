@@ -53,7 +53,7 @@ from predeparture.chaos_services import (
 from predeparture.clinic import ClinicPlayer
 from predeparture.families import demo_families
 from predeparture.keys import load_or_create_key
-from predeparture.ports import free_port
+from predeparture.loopback import free_port
 from predeparture.profiles import demo_policy_book, demo_simulator
 from predeparture.settings import Settings, SimulatorSettings, TemporalSettings
 from predeparture.temporal import connect

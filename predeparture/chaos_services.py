@@ -6,51 +6,24 @@ from __future__ import annotations
 
 import contextlib
 import secrets
-import socket
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
-import uvicorn
-from fastapi import FastAPI
 from pydantic import SecretStr
 
 from domain.webhooks import ManifestNotice
 from partners.factory import CallbackSource
 from predeparture.chaos_processes import ROLES
+from predeparture.loopback import serving
 from predeparture.partners_sim import PartnerSimConfig, SimulatedPartners, create_partners_sim
 from predeparture.partners_sim_faults import NetworkFaults
-from predeparture.ports import LOOPBACK
 from predeparture.receiver import MANIFEST_PATH, ReceivedManifests, build_receiver
 from predeparture.settings import PartnerEndpoint, PartnerNetwork, SimulatorSettings
 
 PARTNER_TIMEOUT_SECONDS = 10.0
-
-
-@contextlib.asynccontextmanager
-async def serving(app: FastAPI) -> AsyncIterator[str]:
-    """`app` under uvicorn in this event loop, on a port the kernel chose (bound before uvicorn starts, so no other
-    process can take it in between); yields its base URL. The app's store and Temporal client stay on this loop."""
-    import asyncio
-
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((LOOPBACK, 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="critical", access_log=False, lifespan="on"))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        while not server.started:
-            if task.done():
-                task.result()  # raises why it could not start
-            await asyncio.sleep(0.02)
-        yield f"http://{LOOPBACK}:{port}"
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
 
 
 def split_failures(rate: float) -> tuple[float, float]:

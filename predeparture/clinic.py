@@ -76,18 +76,17 @@ class ClinicPlayer:
         for update_id, (workflow_id, result) in list(self._unanswered.items()):
             if workflow_id != handle.id:
                 continue
+            saved: StepRecord | None = None
             try:
                 saved = await handle.get_update_handle(update_id, result_type=StepRecord).result()
             except WorkflowUpdateFailedError:
-                del self._unanswered[update_id]
-                continue
+                pass  # refused: nothing was taken
             except RPCError as error:
-                if error.status is RPCStatusCode.NOT_FOUND:  # it never reached the departure: send it again
-                    del self._unanswered[update_id]
-                    continue
-                raise
-            del self._unanswered[update_id]
-            self._accepted(handle.id, saved, result)
+                if error.status is not RPCStatusCode.NOT_FOUND:  # not found: it never reached the departure
+                    raise  # not answered yet: asked again next visit
+            del self._unanswered[update_id]  # settled: taken, or to be sent again
+            if saved is not None:
+                self._accepted(handle.id, saved, result)
 
     def _accepted(self, workflow_id: str, saved: StepRecord, result: MedicalResult) -> None:
         if self._on_accepted is not None:

@@ -12,7 +12,7 @@ import httpx
 from fastapi import FastAPI
 from pydantic import SecretStr
 
-from predeparture.chaos_services import serving
+from predeparture.loopback import serving
 from predeparture.partners_sim import PartnerSimConfig, create_partners_sim
 from predeparture.partners_sim_callbacks import CallbackSender
 from predeparture.partners_sim_faults import FaultState, NetworkFaults

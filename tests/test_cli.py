@@ -22,7 +22,7 @@ from domain.case import FunctionalNeed, Relationship
 from predeparture.demo import worker_polls
 from predeparture.devstack import dev_server
 from predeparture.families import demo_families
-from predeparture.ports import free_port
+from predeparture.loopback import free_port
 from predeparture.profiles import demo_settings
 from predeparture.settings import Settings
 from store.engine import make_engine

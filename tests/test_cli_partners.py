@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from predeparture.ports import free_port
+from predeparture.loopback import free_port
 from tests.test_api_coordinator import case_body
 from tests.test_cli import FAST_DEMO, PREDEPARTURE, isolated_env
 

@@ -26,7 +26,7 @@ from predeparture.clinic import ClinicPlayer
 from predeparture.demo import Departure, attend_until_settled
 from predeparture.devstack import dev_server
 from predeparture.families import demo_families
-from predeparture.ports import free_port
+from predeparture.loopback import free_port
 from predeparture.profiles import demo_policy
 from predeparture.settings import PartnerAdapters, SimulatorSettings
 from predeparture.temporal import data_converter

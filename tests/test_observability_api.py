@@ -20,7 +20,7 @@ from temporalio.testing import WorkflowEnvironment
 from api.app import create_app
 from api.context import ApiContext
 from api.health import readiness
-from predeparture.ports import LOOPBACK, free_port
+from predeparture.loopback import LOOPBACK, free_port
 from predeparture.settings import ApiSettings, Settings
 from store.repository import Store
 

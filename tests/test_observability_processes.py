@@ -17,7 +17,7 @@ import pytest
 import pytest_asyncio
 
 from predeparture.devstack import dev_server
-from predeparture.ports import free_port
+from predeparture.loopback import free_port
 from store.repository import Store
 from tests.test_cli import PREDEPARTURE, isolated_env
 

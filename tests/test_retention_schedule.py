@@ -19,7 +19,7 @@ from domain.retention import ANONYMISED_ACTION, RetentionInput, RetentionOutcome
 from partners.factory import build_partners
 from predeparture.codec_server import serving
 from predeparture.devstack import dev_server
-from predeparture.ports import free_port
+from predeparture.loopback import free_port
 from predeparture.retention_schedule import SCHEDULE_ID, ensure_retention_schedule
 from predeparture.settings import ApiSettings, CodecServerSettings, PartnerAdapters, RetentionSettings, Settings
 from predeparture.temporal import data_converter

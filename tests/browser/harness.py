@@ -6,13 +6,8 @@ from __future__ import annotations
 
 import json
 import re
-from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
-
-from fastapi import FastAPI
-
-from predeparture.chaos_services import serving
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -31,11 +26,6 @@ def missing_browser() -> str | None:
     if not CHROMIUM.exists():
         return f"{CHROMIUM} is missing: install Debian's chromium (make install does)"
     return None
-
-
-def served(app: FastAPI) -> AbstractAsyncContextManager[str]:
-    """The app on 127.0.0.1 at a port the kernel chose, in the caller's loop; yields the base URL."""
-    return serving(app)
 
 
 def screenshot_path(name: str) -> Path:

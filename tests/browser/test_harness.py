@@ -9,7 +9,8 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 
-from tests.browser.harness import SCREENSHOTS, axe_violations, screenshot, served
+from predeparture.loopback import serving
+from tests.browser.harness import SCREENSHOTS, axe_violations, screenshot
 
 LABELLED = """<!doctype html><html lang="en"><head><title>Labelled</title></head><body><main>
 <h1>Result</h1><form><label for="d">Exam date</label><input id="d" name="exam_date" type="date">
@@ -26,7 +27,7 @@ def pages() -> FastAPI:
 
 
 async def test_axe_passes_a_labelled_form_and_fails_an_unlabelled_one(chromium: Any) -> None:
-    async with served(pages()) as base:
+    async with serving(pages()) as base:
         context = await chromium.new_context()
         page = await context.new_page()
         await page.goto(f"{base}/labelled")

@@ -24,10 +24,11 @@ from domain.case import Case, FunctionalNeed
 from domain.departure import departure_workflow_id
 from domain.documents import DocumentKind, document_subject, movement_id
 from domain.steps import Step, StepState
+from predeparture.loopback import serving
 from store.acknowledgements import acknowledgements
 from store.documents import DocumentArchive, StoredDocument
 from tests.api_harness import FAST_PARTNERS, harness_settings
-from tests.browser.harness import look, served
+from tests.browser.harness import look
 from tests.departure_harness import Drive, World, simulator_settings, world  # noqa: F401
 from tests.factories import family
 from tests.web_harness import Account, enrol
@@ -80,7 +81,7 @@ async def test_a_departure_through_the_pages_of_its_three_audiences(world: World
     await world.store.save_case(case)  # opened by the office (POST /cases); its departure is started on the page
     principal, spouse = case.people
 
-    async with served(app) as base:
+    async with serving(app) as base:
         # The coordinator starts the departure from the case page.
         office = await signed_in(chromium, base, coordinator, "coordinator")
         assert office.url.endswith("/ui/board")
