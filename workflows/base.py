@@ -40,6 +40,13 @@ ABANDON_STOPPED_CALLS_PATCH = "abandon-stopped-calls"
 # SDK's choice, on some paths): the step then ran on, and in the chaos run a departure cancelled while cleared to
 # board flew instead. A call made within a stopping attempt now ends the step itself.
 STOP_AFTER_COMPLETED_CALL_PATCH = "stop-after-completed-call"
+# A stopped step leaves its timer to run out rather than cancel it. A cancellation names a timer the server must
+# still hold, and one that fired while the task was with the worker is gone from the time-skipping test server,
+# which then refuses the task for good ("invalid history builder state for action", temporalio/sdk-java#2606; the
+# real server takes it). A refused permit stops sibling steps whose daily polls fall due together, so the test
+# stalled about one run in twelve under load. A timer left behind costs one empty wakeup, or nothing once the
+# departure has ended.
+LEAVE_STOPPED_TIMERS_PATCH = "leave-stopped-timers"
 # True inside a departure's attempt and the tasks it starts (they inherit it), never in a handler's own calls.
 IN_ATTEMPT: ContextVar[bool] = ContextVar("in_attempt", default=False)
 
@@ -87,10 +94,13 @@ class DepartureBase:
         notice = earliest_departure(self.today(), self.policy)
         return max(notice, self.state.not_before) if self.state.not_before else notice
 
+    async def sleep(self, delay: timedelta) -> None:
+        await self._timed_wait(delay.total_seconds(), None)
+
     async def sleep_until(self, moment: datetime) -> None:
         delay = (moment - self.now()).total_seconds()
         if delay > 0:
-            await workflow.sleep(delay)
+            await self._timed_wait(delay, None)
 
     async def wait_until(self, condition: Callable[[], bool], deadline: datetime | None) -> bool:
         """Wait for `condition`; False if the deadline passes first."""
@@ -100,11 +110,25 @@ class DepartureBase:
         remaining = (deadline - self.now()).total_seconds()
         if remaining <= 0:
             return condition()
-        try:
-            await workflow.wait_condition(condition, timeout=remaining)
-            return True
-        except TimeoutError:
-            return condition()
+        return await self._timed_wait(remaining, condition)
+
+    async def _timed_wait(self, seconds: float, condition: Callable[[], bool] | None) -> bool:
+        """Wait `seconds`, or until `condition` holds (then True). Stopped, the wait leaves its timer running."""
+        if not workflow.patched(LEAVE_STOPPED_TIMERS_PATCH):
+            if condition is None:
+                await workflow.sleep(seconds)
+                return False
+            try:
+                await workflow.wait_condition(condition, timeout=seconds)
+                return True
+            except TimeoutError:
+                return condition()
+        timer = asyncio.ensure_future(workflow.sleep(seconds))
+        await workflow.wait_condition(lambda: timer.done() or (condition is not None and condition()))
+        if condition is None or not condition():
+            return False
+        timer.cancel()  # a no-op if it has fired
+        return True
 
     # -- activities ------------------------------------------------------------------------------------------
     async def call(self, activity: Callable[..., Awaitable[T]], arg: Any, timeout: timedelta = CALL_TIMEOUT) -> T:

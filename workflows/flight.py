@@ -220,7 +220,7 @@ class FlightSteps(PreparationSteps, Paperwork, DepartureBase):
                                      m.StatusCall(reference=booking.booking_ref, as_of=max(self.now(), asked_about)))
             if status.departed:
                 break
-            await workflow.sleep(FLIGHT_POLL)
+            await self.sleep(FLIGHT_POLL)
             asked_about += FLIGHT_POLL
         key = Step.DEPARTURE.value
         self.update_step(key, state=StepState.DONE, reference=booking.flight_number,

@@ -164,7 +164,7 @@ class PreparationSteps(DepartureBase):
             attendance = await self.call(PartnerActivities.check_orientation_attendance,
                                          m.StatusCall(reference=rec.reference or "", as_of=self.now()))
             if attendance.attended is None:
-                await workflow.sleep(timedelta(hours=1))
+                await self.sleep(timedelta(hours=1))
                 continue
             self.state.open_seat_attempt = None
             if attendance.attended:
