@@ -125,7 +125,7 @@ async def until(handles: list[Departure], predicate, timeout: float) -> list[Dep
         states = [await h.query(DepartureWorkflow.get_state) for h in handles]
         if all(predicate(s) for s in states):
             return states
-        assert loop.time() < deadline, [(s.case_id, s.phase.value) for s in states]
+        assert loop.time() < deadline, [describe(s) for s in states]
         await asyncio.sleep(0.2)
 
 
@@ -182,9 +182,11 @@ def steps_done(*steps: Step):
     return check
 
 
-def permit_requested(departure: DepartureState) -> bool:
+def permit_asked_for(departure: DepartureState) -> bool:
+    """Requested, or already issued: a permit decided within seconds is never seen "requested" by both departures
+    at once while none of their calls is pending, and the test waited for that in vain (a fresh-clone check)."""
     record = departure.steps.get(Step.EXIT_PERMIT.value)
-    return record is not None and record.state is StepState.REQUESTED
+    return record is not None and record.state in (StepState.REQUESTED, StepState.DONE)
 
 
 async def until_quiet(handles: list[Departure], predicate, timeout: float) -> None:
@@ -212,9 +214,9 @@ async def test_departures_carry_on_after_the_worker_and_the_server_restart(tmp_p
     async with stack.server():
         async with stack.worker():
             handles = [await stack.start(family) for family in families]
-            await until_quiet(handles, permit_requested, timeout=30)
-        # The worker stops mid-way; the authority decides while no worker runs. A new one, whose simulators never
-        # saw the requests, takes over: the departures learn the decisions by asking again.
+            await until_quiet(handles, permit_asked_for, timeout=30)
+        # The worker stops mid-way; the authority decides while no worker runs (unless it was quicker). A new one,
+        # whose simulators never saw the requests, takes over: the departures learn the decisions by asking again.
         await asyncio.sleep(3)
         async with stack.worker():
             await until_quiet(stack.handles(families),
